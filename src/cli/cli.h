@@ -1,0 +1,43 @@
+/*
+ * cli.h - what the command files of src/cli/ share: exit codes, the
+ * command table entry and small helpers.  Only src/cli/ prints errors and
+ * exits; the library reports through struct sk_error.
+ */
+#ifndef SK_CLI_H
+#define SK_CLI_H
+
+#include "common.h"
+
+/* Exit codes (contract: documented in README.md). */
+enum sk_exit {
+    SK_EXIT_OK = 0,       /* success */
+    SK_EXIT_RUN = 1,      /* the run failed */
+    SK_EXIT_USAGE = 2,    /* bad command line */
+    SK_EXIT_CONFIG = 3,   /* bad configuration, data or skill file */
+    SK_EXIT_PROVIDER = 4, /* a model provider failed */
+    SK_EXIT_BUDGET = 5    /* a cost or token budget ran out */
+};
+
+struct sk_command {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+    const char *summary;               /* one line for `skillopt --help` */
+    const char *usage;                 /* full text for `skillopt help X` */
+};
+
+/* Looks a command up by name; NULL if unknown. */
+const struct sk_command *cli_find_command(const char *name);
+
+/* Prints "skillopt: error: msg" (redacted) to stderr. */
+void cli_error(const char *fmt, ...) SK_PRINTF(1, 2);
+
+/* Maps a library status to the exit code a user should see. */
+int cli_exit_for(int status);
+
+int cmd_config(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+extern const char cmd_config_usage[];
+
+#endif /* SK_CLI_H */

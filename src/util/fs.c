@@ -1,0 +1,203 @@
+/*
+ * fs.c - bounded reads and crash-safe writes (see fs.h).
+ */
+#include "common.h"
+#include "util/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/alloc.h"
+
+int sk_fs_read(const char *path, size_t max, struct sk_buf *out,
+               struct sk_error *err)
+{
+    int fd, rc = SK_OK;
+    size_t total = 0;
+    char chunk[65536];
+    struct stat st;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return sk_error_set(err, SK_ENOTFOUND, "%s: no such file", path);
+        return sk_error_set(err, SK_EIO, "%s: cannot open: %s", path,
+                            strerror(errno));
+    }
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        return sk_error_set(err, SK_EIO, "%s: is a directory", path);
+    }
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof chunk);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = sk_error_set(err, SK_EIO, "%s: read failed: %s", path,
+                              strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        total += (size_t)n;
+        if (total > max) {
+            rc = sk_error_set(err, SK_ETOOBIG,
+                              "%s: file is larger than the %zu-byte limit",
+                              path, max);
+            break;
+        }
+        rc = sk_buf_append(out, chunk, (size_t)n);
+        if (rc != SK_OK) {
+            rc = sk_error_set(err, rc, "%s: %s while reading", path,
+                              sk_strerror(rc));
+            break;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+static int fsync_dir(const char *path)
+{
+    char *dir = sk_fs_dirname(path);
+    int fd, rc = 0;
+    if (!dir)
+        return -1;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    sk_free(dir);
+    if (fd < 0)
+        return -1;
+    /* Some file systems refuse fsync on directories; that is not fatal. */
+    if (fsync(fd) != 0 && errno != EINVAL)
+        rc = -1;
+    close(fd);
+    return rc;
+}
+
+int sk_fs_write_atomic(const char *path, const void *data, size_t len,
+                       struct sk_error *err)
+{
+    struct sk_buf tmp;
+    const char *p = data;
+    int fd, rc;
+
+    sk_buf_init(&tmp, 8192);
+    rc = sk_buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (rc != SK_OK)
+        return sk_error_set(err, rc, "%s: %s", path, sk_strerror(rc));
+    fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = sk_error_set(err, SK_EIO, "%s: cannot create: %s", tmp.data,
+                          strerror(errno));
+        goto out;
+    }
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = sk_error_set(err, SK_EIO, "%s: write failed: %s", path,
+                              strerror(errno));
+            close(fd);
+            unlink(tmp.data);
+            goto out;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    if (fsync(fd) != 0) {
+        rc = sk_error_set(err, SK_EIO, "%s: fsync failed: %s", path,
+                          strerror(errno));
+        close(fd);
+        unlink(tmp.data);
+        goto out;
+    }
+    if (close(fd) != 0) {
+        rc = sk_error_set(err, SK_EIO, "%s: close failed: %s", path,
+                          strerror(errno));
+        unlink(tmp.data);
+        goto out;
+    }
+    if (rename(tmp.data, path) != 0) {
+        rc = sk_error_set(err, SK_EIO, "%s: rename failed: %s", path,
+                          strerror(errno));
+        unlink(tmp.data);
+        goto out;
+    }
+    if (fsync_dir(path) != 0)
+        rc = sk_error_set(err, SK_EIO, "%s: directory fsync failed: %s",
+                          path, strerror(errno));
+out:
+    sk_buf_release(&tmp);
+    return rc;
+}
+
+int sk_fs_mkdirs(const char *path, struct sk_error *err)
+{
+    char *p = sk_strdup(path), *s;
+    int rc = SK_OK;
+
+    if (!p)
+        return sk_error_set(err, SK_ENOMEM, "%s: out of memory", path);
+    for (s = p + 1;; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+                rc = sk_error_set(err, SK_EIO, "%s: cannot create: %s", p,
+                                  strerror(errno));
+                break;
+            }
+            *s = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    if (rc == SK_OK && !sk_fs_is_dir(path))
+        rc = sk_error_set(err, SK_EIO, "%s: not a directory", path);
+    sk_free(p);
+    return rc;
+}
+
+int sk_fs_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int sk_fs_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+char *sk_fs_join(const char *dir, const char *name)
+{
+    struct sk_buf b;
+    size_t dl = strlen(dir);
+
+    if (name[0] == '/' || dl == 0)
+        return sk_strdup(name);
+    sk_buf_init(&b, SK_BUF_UNLIMITED);
+    if (sk_buf_append(&b, dir, dl) != SK_OK ||
+        (dir[dl - 1] != '/' && sk_buf_putc(&b, '/') != SK_OK) ||
+        sk_buf_puts(&b, name) != SK_OK) {
+        sk_buf_release(&b);
+        return NULL;
+    }
+    return sk_buf_detach(&b, NULL);
+}
+
+char *sk_fs_dirname(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return sk_strdup(".");
+    if (slash == path)
+        return sk_strdup("/");
+    return sk_strndup(path, (size_t)(slash - path));
+}

@@ -1,0 +1,44 @@
+/*
+ * fs.h - file helpers: bounded reads, atomic writes, directory creation.
+ *
+ * Atomic write = write "<path>.tmp.<pid>", fsync, rename over path, fsync
+ * the directory: a crash leaves either the old file or the new one, never
+ * half of one.  On failure the temporary file is removed and the existing
+ * file is untouched.  Paths are borrowed.
+ */
+#ifndef SK_FS_H
+#define SK_FS_H
+
+#include <stddef.h>
+
+#include "common.h"
+#include "util/buf.h"
+
+/*
+ * Reads the whole file into out (appending; out's own cap also applies).
+ * Fails with SK_ETOOBIG past max bytes, SK_ENOTFOUND if it does not exist,
+ * SK_EIO otherwise; err names the path.
+ */
+int sk_fs_read(const char *path, size_t max, struct sk_buf *out,
+               struct sk_error *err);
+
+int sk_fs_write_atomic(const char *path, const void *data, size_t len,
+                       struct sk_error *err);
+
+/* mkdir -p; existing directories are fine. */
+int sk_fs_mkdirs(const char *path, struct sk_error *err);
+
+/* 1 if path exists (any type), 0 if not. */
+int sk_fs_exists(const char *path);
+/* 1 if path is a directory. */
+int sk_fs_is_dir(const char *path);
+
+/*
+ * Joins dir and name with one '/' into a new string (sk_free it); NULL on
+ * SK_ENOMEM.  An absolute name is returned as is (copied).
+ */
+char *sk_fs_join(const char *dir, const char *name);
+/* Directory part of path ("." when none), new string; NULL on SK_ENOMEM. */
+char *sk_fs_dirname(const char *path);
+
+#endif /* SK_FS_H */
