@@ -12,6 +12,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700
 #define _DEFAULT_SOURCE 1
+#define _GNU_SOURCE 1 /* memmem, strcasestr */
 
 #include <stddef.h>
 #include <stdint.h>
