@@ -25,6 +25,7 @@
 #include "util/alloc.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/utf8.h"
 
 #define MAX_CONFIG_BYTES (1u << 20) /* a config file is small text */
 #define MAX_BASE_DEPTH 32
@@ -423,6 +424,7 @@ static int read_layer(const char *path, struct layer **out, char **base_out,
     struct layer *l = NULL;
     void *it = NULL;
     struct fy_node_pair *p;
+    size_t bad = 0;
     int rc;
 
     *out = NULL;
@@ -434,9 +436,13 @@ static int read_layer(const char *path, struct layer **out, char **base_out,
             sk_error_set(err, rc, "%s: config file not found", path);
         goto out;
     }
-    if (memchr(sk_buf_cstr(&text), '\0', text.len)) {
+    if (!sk_utf8_valid(sk_buf_cstr(&text), text.len, &bad)) {
+        int line, col;
+        sk_text_line_col(sk_buf_cstr(&text), bad, &line, &col);
         rc = sk_error_set(err, SK_ECONFIG,
-                          "%s: not a text file (contains NUL bytes)", path);
+                          "%s:%d:%d: not a UTF-8 text file (%s at byte %zu)",
+                          path, line, col,
+                          text.data[bad] ? "invalid UTF-8" : "NUL byte", bad);
         goto out;
     }
     rc = yaml_parse(path, sk_buf_cstr(&text), text.len, &doc, err);

@@ -21,6 +21,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/sha256.h"
+#include "util/utf8.h"
 
 static void test_buf__append_and_cap(void **state)
 {
@@ -222,6 +223,43 @@ static void test_sha256__vectors(void **state)
     assert_string_equal(h16, "ba7816bf8f01cfea");
 }
 
+static void test_utf8__validation(void **state)
+{
+    static const struct {
+        const char *s;
+        size_t len;
+        int ok;
+        size_t bad;
+    } cases[] = {
+        {"plain ascii", 11, 1, 0},
+        {"caf\xc3\xa9 \xe2\x80\x9cq\xe2\x80\x9d \xf0\x9f\x98\x80", 18, 1, 0},
+        {"a\xc3", 2, 0, 1},             /* truncated sequence */
+        {"a\xc0\xaf", 3, 0, 1},         /* overlong '/' */
+        {"\xed\xa0\x80", 3, 0, 0},      /* UTF-16 surrogate */
+        {"\xf4\x90\x80\x80", 4, 0, 0},  /* above U+10FFFF */
+        {"ab\xff", 3, 0, 2},
+        {"a\0b", 3, 0, 1},               /* NUL is not text */
+        {"\xe2\x82", 2, 0, 0},
+    };
+    size_t i, bad;
+    int line, col;
+    (void)state;
+    for (i = 0; i < SK_ARRAY_LEN(cases); i++) {
+        bad = 999;
+        if (sk_utf8_valid(cases[i].s, cases[i].len, &bad) != cases[i].ok)
+            fail_msg("case %zu: wrong verdict", i);
+        if (!cases[i].ok && bad != cases[i].bad)
+            fail_msg("case %zu: bad offset %zu, want %zu", i, bad,
+                     cases[i].bad);
+    }
+    sk_text_line_col("ab\ncd\ne", 7, &line, &col);
+    assert_int_equal(line, 3);
+    assert_int_equal(col, 1);
+    sk_text_line_col("ab\ncd\ne", 4, &line, &col);
+    assert_int_equal(line, 2);
+    assert_int_equal(col, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_fs__atomic_write_failure_keeps_old_file),
         cmocka_unit_test(test_fs__read_limits_and_missing),
         cmocka_unit_test(test_sha256__vectors),
+        cmocka_unit_test(test_utf8__validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,19 @@
+/*
+ * utf8.h - UTF-8 validation (RFC 3629: no overlongs, no surrogates, nothing
+ * above U+10FFFF).  Pure functions; nothing allocates.
+ */
+#ifndef SK_UTF8_H
+#define SK_UTF8_H
+
+#include <stddef.h>
+
+/*
+ * Returns 1 if s[0..len) is valid UTF-8 without NUL bytes; otherwise 0 and,
+ * when bad is not NULL, the offset of the first offending byte.
+ */
+int sk_utf8_valid(const char *s, size_t len, size_t *bad);
+
+/* 1-based line and column (in bytes) of offset off in s. */
+void sk_text_line_col(const char *s, size_t off, int *line, int *col);
+
+#endif /* SK_UTF8_H */
