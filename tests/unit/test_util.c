@@ -252,7 +252,7 @@ static void test_utf8__validation(void **state)
             fail_msg("case %zu: bad offset %zu, want %zu", i, bad,
                      cases[i].bad);
     }
-    sk_text_line_col("ab\ncd\ne", 7, &line, &col);
+    sk_text_line_col("ab\ncd\ne", 6, &line, &col);
     assert_int_equal(line, 3);
     assert_int_equal(col, 1);
     sk_text_line_col("ab\ncd\ne", 4, &line, &col);
