@@ -525,13 +525,17 @@ out:
     return rc;
 }
 
-/* Loads path and its _base_ chain into one layer.  chain holds realpaths. */
-static int load_file(const char *path, char **chain, int depth,
+/*
+ * Loads path and its _base_ chain into one layer.  real[] holds the
+ * realpaths of the files being loaded (for cycle detection), shown[] the
+ * paths as the user would write them (for messages).
+ */
+static int load_file(const char *path, char **real, char **shown, int depth,
                      struct layer **out, struct sk_error *err)
 {
     struct layer *l = NULL, *base = NULL;
-    char *base_ref = NULL, *dir = NULL, *base_path = NULL;
-    char *real;
+    char *base_ref = NULL, *dir = NULL, *joined = NULL, *base_path = NULL;
+    char *rp;
     int i, rc;
 
     *out = NULL;
@@ -539,43 +543,52 @@ static int load_file(const char *path, char **chain, int depth,
         return sk_error_set(err, SK_ECONFIG,
                             "%s: _base_ chain deeper than %d files", path,
                             MAX_BASE_DEPTH);
-    real = realpath(path, NULL); /* libc-allocated: freed with free() */
-    if (!real) {
+    rp = realpath(path, NULL); /* libc-allocated: freed with free() */
+    if (!rp) {
         if (errno == ENOENT)
-            return sk_error_set(err, SK_ENOTFOUND, "%s: config file not found",
-                                path);
+            return sk_error_set(err, SK_ENOTFOUND,
+                                "%s: config file not found", path);
         return sk_error_set(err, SK_EIO, "%s: %s", path, strerror(errno));
     }
     for (i = 0; i < depth; i++)
-        if (strcmp(chain[i], real) == 0) {
-            rc = sk_error_set(err, SK_ECONFIG,
-                              "%s: _base_ cycle: %s is already being loaded "
-                              "by this chain",
-                              path, real);
-            free(real);
+        if (strcmp(real[i], rp) == 0) {
+            struct sk_buf b;
+            int k;
+            free(rp);
+            sk_buf_init(&b, 4096);
+            for (k = 0; k < depth; k++)
+                sk_buf_printf(&b, "%s -> ", shown[k]);
+            sk_buf_puts(&b, path);
+            rc = sk_error_set(err, SK_ECONFIG, "%s: _base_ cycle: %s",
+                              shown[0], sk_buf_cstr(&b));
+            sk_buf_release(&b);
             return rc;
         }
-    chain[depth] = sk_strdup(real);
-    free(real);
-    if (!chain[depth])
-        return sk_error_set(err, SK_ENOMEM, "out of memory");
+    real[depth] = sk_strdup(rp);
+    free(rp);
+    shown[depth] = sk_strdup(path);
+    if (!real[depth] || !shown[depth]) {
+        rc = sk_error_set(err, SK_ENOMEM, "out of memory");
+        goto out;
+    }
 
     rc = read_layer(path, &l, &base_ref, err);
     if (rc != SK_OK)
         goto out;
     if (base_ref) {
+        /* relative to the file that names it, as the reference does */
         dir = sk_fs_dirname(path);
-        base_path = dir ? sk_fs_join(dir, base_ref) : NULL;
+        joined = dir ? sk_fs_join(dir, base_ref) : NULL;
+        base_path = joined ? sk_fs_normalize(joined) : NULL;
         if (!base_path) {
             rc = sk_error_set(err, SK_ENOMEM, "out of memory");
             goto out;
         }
-        rc = load_file(base_path, chain, depth + 1, &base, err);
+        rc = load_file(base_path, real, shown, depth + 1, &base, err);
         if (rc == SK_ENOTFOUND)
             rc = sk_error_set(err, SK_ECONFIG,
-                              "%s: _base_ file %s not found (resolved "
-                              "relative to %s)",
-                              path, base_ref, dir);
+                              "%s: _base_ file %s not found (looked for %s)",
+                              path, base_ref, base_path);
         if (rc != SK_OK)
             goto out;
         layer_overlay(base, l);
@@ -586,12 +599,15 @@ static int load_file(const char *path, char **chain, int depth,
     *out = l;
     l = NULL;
 out:
-    sk_free(chain[depth]);
-    chain[depth] = NULL;
+    sk_free(real[depth]);
+    sk_free(shown[depth]);
+    real[depth] = NULL;
+    shown[depth] = NULL;
     layer_free(l);
     layer_free(base);
     sk_free(base_ref);
     sk_free(dir);
+    sk_free(joined);
     sk_free(base_path);
     return rc;
 }
@@ -1180,17 +1196,18 @@ int sk_config_defaults(struct sk_config *c, struct sk_error *err)
 int sk_config_load(const struct sk_config_args *a, struct sk_config *c,
                    struct sk_error *err)
 {
-    char *chain[MAX_BASE_DEPTH + 1];
+    char *real[MAX_BASE_DEPTH + 1], *shown[MAX_BASE_DEPTH + 1];
     struct layer *l = NULL, *over = NULL;
     size_t i;
     int rc;
 
     sk_config_release(c);
-    memset(chain, 0, sizeof chain);
+    memset(real, 0, sizeof real);
+    memset(shown, 0, sizeof shown);
     if (!a->path || !*a->path)
         return sk_error_set(err, SK_EINVAL,
                             "no config file given (--config FILE)");
-    rc = load_file(a->path, chain, 0, &l, err);
+    rc = load_file(a->path, real, shown, 0, &l, err);
     if (rc != SK_OK)
         goto out;
     over = sk_calloc(1, sizeof *over);

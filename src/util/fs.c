@@ -201,3 +201,59 @@ char *sk_fs_dirname(const char *path)
         return sk_strdup("/");
     return sk_strndup(path, (size_t)(slash - path));
 }
+
+char *sk_fs_normalize(const char *path)
+{
+    size_t len = strlen(path), n = 0, i;
+    const char **seg;
+    size_t *seglen;
+    int absolute = path[0] == '/';
+    struct sk_buf b;
+    const char *p = path;
+    char *out = NULL;
+
+    seg = sk_calloc(len / 2 + 2, sizeof *seg);
+    seglen = sk_calloc(len / 2 + 2, sizeof *seglen);
+    if (!seg || !seglen)
+        goto out;
+    while (*p) {
+        const char *s = p;
+        size_t l;
+        while (*p && *p != '/')
+            p++;
+        l = (size_t)(p - s);
+        while (*p == '/')
+            p++;
+        if (l == 0 || (l == 1 && s[0] == '.'))
+            continue;
+        if (l == 2 && s[0] == '.' && s[1] == '.') {
+            if (n > 0 && !(seglen[n - 1] == 2 && seg[n - 1][0] == '.' &&
+                           seg[n - 1][1] == '.')) {
+                n--;
+                continue;
+            }
+            if (absolute)
+                continue; /* "/.." is "/" */
+        }
+        seg[n] = s;
+        seglen[n] = l;
+        n++;
+    }
+    sk_buf_init(&b, SK_BUF_UNLIMITED);
+    if (absolute && sk_buf_putc(&b, '/') != SK_OK)
+        goto fail;
+    for (i = 0; i < n; i++)
+        if ((i && sk_buf_putc(&b, '/') != SK_OK) ||
+            sk_buf_append(&b, seg[i], seglen[i]) != SK_OK)
+            goto fail;
+    if (b.len == 0 && sk_buf_putc(&b, '.') != SK_OK)
+        goto fail;
+    out = sk_buf_detach(&b, NULL);
+    goto out;
+fail:
+    sk_buf_release(&b);
+out:
+    sk_free(seg);
+    sk_free(seglen);
+    return out;
+}

@@ -38,6 +38,12 @@ int sk_fs_is_dir(const char *path);
  * SK_ENOMEM.  An absolute name is returned as is (copied).
  */
 char *sk_fs_join(const char *dir, const char *name);
+/*
+ * Lexically normalised copy of path: "." segments and "dir/.." pairs are
+ * removed, repeated slashes collapsed (like Python's os.path.normpath; no
+ * symlinks are followed).  NULL on SK_ENOMEM.
+ */
+char *sk_fs_normalize(const char *path);
 /* Directory part of path ("." when none), new string; NULL on SK_ENOMEM. */
 char *sk_fs_dirname(const char *path);
 

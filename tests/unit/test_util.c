@@ -260,6 +260,30 @@ static void test_utf8__validation(void **state)
     assert_int_equal(col, 2);
 }
 
+static void test_fs__normalize(void **state)
+{
+    static const char *const cases[][2] = {
+        {"a/b/../c", "a/c"},
+        {"../configs/searchqa/../_base_/default.yaml",
+         "../configs/_base_/default.yaml"},
+        {"./x.yaml", "x.yaml"},
+        {"a//b/./c/", "a/b/c"},
+        {"/../a", "/a"},
+        {"../../a", "../../a"},
+        {"a/..", "."},
+        {"/", "/"},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < SK_ARRAY_LEN(cases); i++) {
+        char *got = sk_fs_normalize(cases[i][0]);
+        assert_non_null(got);
+        if (strcmp(got, cases[i][1]) != 0)
+            fail_msg("%s: got %s, want %s", cases[i][0], got, cases[i][1]);
+        sk_free(got);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_fs__read_limits_and_missing),
         cmocka_unit_test(test_sha256__vectors),
         cmocka_unit_test(test_utf8__validation),
+        cmocka_unit_test(test_fs__normalize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

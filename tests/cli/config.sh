@@ -1,0 +1,58 @@
+#!/bin/sh
+# Golden tests of `skillopt config`: each case runs a command line and
+# compares exit status, stdout and stderr with tests/cli/golden/<case>.
+# Regenerate after an intended change with: SKILLOPT_BLESS=1 sh config.sh
+set -u
+bin=${SKILLOPT_BIN:-build/skillopt}
+src=${SKILLOPT_SOURCE_DIR:-.}
+golden=$src/tests/cli/golden
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+work=$tmp/tree res=$tmp/res
+mkdir -p "$work" "$res"
+cp -r "$src/tests/cli/config" "$work/config"
+mkdir -p "$work/configs" && cp -r "$src/configs/." "$work/configs/"
+fail=0 n=0
+
+check() { # name, then the command line after "skillopt"
+    name=$1; shift
+    n=$((n + 1))
+    before=$(cd "$work" && find . | sort | xargs -r md5sum 2>/dev/null)
+    (cd "$work/config" && "$bin" "$@" >"$res/out" 2>"$res/err"; echo "exit $?" >"$res/code")
+    after=$(cd "$work" && find . | sort | xargs -r md5sum 2>/dev/null)
+    { cat "$res/code"; echo "--- stdout"; cat "$res/out"; echo "--- stderr"; cat "$res/err"; } >"$res/got"
+    if [ "${SKILLOPT_BLESS:-0}" = 1 ]; then
+        cp "$res/got" "$golden/$name"
+    elif ! cmp -s "$res/got" "$golden/$name"; then
+        echo "FAIL $name"; diff -u "$golden/$name" "$res/got" | head -40
+        fail=$((fail + 1))
+    fi
+    # a command that only reads configuration must write nothing
+    if [ "$before" != "$after" ]; then
+        echo "FAIL $name: the command changed files"; fail=$((fail + 1))
+    fi
+}
+
+check unknown_key      config --config unknown_key.yaml
+check malformed        config --config malformed.yaml
+check wrong_type       config --config wrong_type.yaml
+check out_of_range     config --config out_of_range.yaml
+check cycle            config --config cycle_a.yaml
+check bad_enum         config --config bad_enum.yaml
+check missing_file     config --config does_not_exist.yaml
+check binary           config --config binary.yaml
+check warnings         config --config warnings.yaml
+check flat_legacy      config --config flat_legacy.yaml --print --show-origin
+check searchqa_print   config --config ../configs/searchqa/default.yaml --print
+check searchqa_json    config --config ../configs/searchqa/default.yaml --json
+check overrides        config --config ../configs/searchqa/default.yaml --cfg-options train.batch_size=8 env.workers=3 --cfg-options seed=7 --batch-size 4 --print --show-origin
+check bad_override     config --config ../configs/searchqa/default.yaml --cfg-options train.batch_size
+check unknown_flag     config --config ../configs/searchqa/default.yaml --bach_size 3
+check no_config        config --print
+check secret_flag      config --config ../configs/searchqa/default.yaml --azure_openai_api_key sk-live-abcdefghijklmnop --print
+check help_config      help config
+check unknown_command  frobnicate
+check version          --version
+
+echo "$((n - fail)) passed, $fail failed"
+[ "$fail" -eq 0 ]
