@@ -61,14 +61,10 @@ int sk_fs_read(const char *path, size_t max, struct sk_buf *out,
     return rc;
 }
 
-static int fsync_dir(const char *path)
+static int fsync_dir(const char *dir)
 {
-    char *dir = sk_fs_dirname(path);
     int fd, rc = 0;
-    if (!dir)
-        return -1;
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    sk_free(dir);
     if (fd < 0)
         return -1;
     /* Some file systems refuse fsync on directories; that is not fatal. */
@@ -83,12 +79,20 @@ int sk_fs_write_atomic(const char *path, const void *data, size_t len,
 {
     struct sk_buf tmp;
     const char *p = data;
+    char *dir;
     int fd, rc;
 
+    /* Allocate everything before the rename, so that a failure can only
+     * be reported while the old file is still in place. */
+    dir = sk_fs_dirname(path);
+    if (!dir)
+        return sk_error_set(err, SK_ENOMEM, "%s: out of memory", path);
     sk_buf_init(&tmp, 8192);
     rc = sk_buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (rc != SK_OK)
+    if (rc != SK_OK) {
+        sk_free(dir);
         return sk_error_set(err, rc, "%s: %s", path, sk_strerror(rc));
+    }
     fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         rc = sk_error_set(err, SK_EIO, "%s: cannot create: %s", tmp.data,
@@ -128,11 +132,12 @@ int sk_fs_write_atomic(const char *path, const void *data, size_t len,
         unlink(tmp.data);
         goto out;
     }
-    if (fsync_dir(path) != 0)
+    if (fsync_dir(dir) != 0)
         rc = sk_error_set(err, SK_EIO, "%s: directory fsync failed: %s",
                           path, strerror(errno));
 out:
     sk_buf_release(&tmp);
+    sk_free(dir);
     return rc;
 }
 

@@ -284,6 +284,48 @@ static void test_fs__normalize(void **state)
     }
 }
 
+struct save_ctx {
+    const char *path;
+};
+
+static int save_body(void *ctx)
+{
+    struct save_ctx *c = ctx;
+    struct sk_error err;
+    return sk_fs_write_atomic(c->path, "new contents", 12, &err);
+}
+
+/* Every allocation failure leaves the old file whole: a failure is never
+ * reported after the new file took its place. */
+static void test_fs__atomic_write_allocation_sweep(void **state)
+{
+    char *dir = tu_mkdtemp(), *path, *got;
+    struct save_ctx c;
+    long n;
+    (void)state;
+    path = sk_fs_join(dir, "f.json");
+    c.path = path;
+    for (n = 1; n < 50; n++) {
+        int rc;
+        assert_int_equal(sk_fs_write_atomic(path, "old", 3, NULL), SK_OK);
+        sk_alloc_fail_at(n);
+        rc = save_body(&c);
+        sk_alloc_fail_at(0);
+        got = tu_read(path, NULL);
+        if (rc == SK_OK)
+            assert_string_equal(got, "new contents");
+        else
+            assert_string_equal(got, "old");
+        sk_free(got);
+        if (rc == SK_OK)
+            break;
+    }
+    assert_true(tu_alloc_sweep(save_body, &c) >= 2);
+    sk_free(path);
+    tu_rmtree(dir);
+    sk_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_sha256__vectors),
         cmocka_unit_test(test_utf8__validation),
         cmocka_unit_test(test_fs__normalize),
+        cmocka_unit_test(test_fs__atomic_write_allocation_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
