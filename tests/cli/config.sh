@@ -54,5 +54,15 @@ check help_config      help config
 check unknown_command  frobnicate
 check version          --version
 
+# docs/config-keys.txt is the output of `skillopt config --keys`
+n=$((n + 1))
+if [ "${SKILLOPT_BLESS:-0}" = 1 ]; then
+    "$bin" config --keys >"$src/docs/config-keys.txt"
+elif ! "$bin" config --keys | cmp -s - "$src/docs/config-keys.txt"; then
+    echo "FAIL keys: docs/config-keys.txt is stale; regenerate it with"
+    echo "     build/skillopt config --keys > docs/config-keys.txt"
+    fail=$((fail + 1))
+fi
+
 echo "$((n - fail)) passed, $fail failed"
 [ "$fail" -eq 0 ]
