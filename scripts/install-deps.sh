@@ -3,7 +3,7 @@
 # Idempotent: when everything is present it prints nothing and exits 0.
 set -eu
 
-PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev \
+PKGS="build-essential cmake pkg-config clang clang-format libclang-rt-14-dev \
 libcurl4-openssl-dev libssl-dev libjansson-dev libfyaml-dev libsqlite3-dev \
 libmicrohttpd-dev libcmocka-dev libzip-dev libexpat1-dev"
 

@@ -64,8 +64,8 @@ static void print_choices(const char *choices, int aliases)
         const char *gt = memchr(p, '>', len);
         if ((gt != NULL) == aliases) {
             size_t n = gt ? (size_t)(gt - p) : len;
-            printf("%s%s%.*s%s", first ? "" : ", ", n ? "" : "\"",
-                   (int)n, p, n ? "" : "\"");
+            printf("%s%s%.*s%s", first ? "" : ", ", n ? "" : "\"", (int)n, p,
+                   n ? "" : "\"");
             first = 0;
         }
         if (!bar)

@@ -26,6 +26,8 @@ static const char version_usage[] = "usage: skillopt version\n"
 static const struct sk_command commands[] = {
     {"config", cmd_config, "resolve, validate and print a configuration",
      cmd_config_usage},
+    {"data", cmd_data, "check a configuration's data splits and skill file",
+     cmd_data_usage},
     {"help", cmd_help, "show help for skillopt or one command", help_usage},
     {"version", cmd_version, "print the version", version_usage},
 };
