@@ -546,8 +546,8 @@ static int load_file(const char *path, char **real, char **shown, int depth,
     rp = realpath(path, NULL); /* libc-allocated: freed with free() */
     if (!rp) {
         if (errno == ENOENT)
-            return sk_error_set(err, SK_ENOTFOUND,
-                                "%s: config file not found", path);
+            return sk_error_set(err, SK_ENOTFOUND, "%s: config file not found",
+                                path);
         return sk_error_set(err, SK_EIO, "%s: %s", path, strerror(errno));
     }
     for (i = 0; i < depth; i++)
@@ -559,8 +559,8 @@ static int load_file(const char *path, char **real, char **shown, int depth,
             for (k = 0; k < depth; k++)
                 sk_buf_printf(&b, "%s -> ", shown[k]);
             sk_buf_puts(&b, path);
-            rc = sk_error_set(err, SK_ECONFIG, "%s: _base_ cycle: %s",
-                              shown[0], sk_buf_cstr(&b));
+            rc = sk_error_set(err, SK_ECONFIG, "%s: _base_ cycle: %s", shown[0],
+                              sk_buf_cstr(&b));
             sk_buf_release(&b);
             return rc;
         }

@@ -13,10 +13,10 @@
 
 #include <jansson.h>
 
-static long fail_at;  /* 0: off; else the call number that starts failing */
-static long calls;    /* calls since the last sk_alloc_fail_at */
-static long live;     /* blocks handed out and not yet freed */
-static int fired;     /* an injected failure happened */
+static long fail_at; /* 0: off; else the call number that starts failing */
+static long calls;   /* calls since the last sk_alloc_fail_at */
+static long live;    /* blocks handed out and not yet freed */
+static int fired;    /* an injected failure happened */
 
 static int should_fail(void)
 {

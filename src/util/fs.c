@@ -133,8 +133,8 @@ int sk_fs_write_atomic(const char *path, const void *data, size_t len,
         goto out;
     }
     if (fsync_dir(dir) != 0)
-        rc = sk_error_set(err, SK_EIO, "%s: directory fsync failed: %s",
-                          path, strerror(errno));
+        rc = sk_error_set(err, SK_EIO, "%s: directory fsync failed: %s", path,
+                          strerror(errno));
 out:
     sk_buf_release(&tmp);
     sk_free(dir);

@@ -72,8 +72,7 @@ static char *shared_path(const char *rel)
 }
 
 /* Resolved value of one option as printed (YAML scalar text). */
-static void value_text(const struct sk_config *c, int id, char *out,
-                       size_t cap)
+static void value_text(const struct sk_config *c, int id, char *out, size_t cap)
 {
     struct sk_buf b;
     const char *line, *colon;
@@ -103,8 +102,8 @@ static void test_config__reference_configs_load(void **state)
         int64_t workers;
     } cases[] = {
         {"reference/configs/searchqa/default.yaml", "searchqa", 400, 24},
-        {"reference/configs/spreadsheetbench/default.yaml",
-         "spreadsheetbench", 80, 24},
+        {"reference/configs/spreadsheetbench/default.yaml", "spreadsheetbench",
+         80, 24},
         {"reference/configs/alfworld/default.yaml", "alfworld", 0, 8},
         {"reference/configs/docvqa/default.yaml", "docvqa", 0, 16},
         {"reference/configs/officeqa/default.yaml", "officeqa", 0, 4},
@@ -166,8 +165,8 @@ static void test_config__officeqa_list_and_env_keys_kept(void **state)
 static void test_config__shipped_configs_match_reference(void **state)
 {
     static const char *const benches[] = {
-        "searchqa", "spreadsheetbench", "alfworld", "docvqa", "officeqa",
-        "livemathematicianbench", "_base_"};
+        "searchqa", "spreadsheetbench",       "alfworld", "docvqa",
+        "officeqa", "livemathematicianbench", "_base_"};
     size_t i;
     int id;
     (void)state;
@@ -227,8 +226,7 @@ static void test_config__precedence(void **state)
                      "_base_: base.yaml\ntrain:\n  batch_size: 20\n"
                      "accumulation: 2\n");
     /* child > base, flat child key overrides structured base key */
-    assert_int_equal(load_full(child, NULL, 0, NULL, NULL, 0, &c, &err),
-                     SK_OK);
+    assert_int_equal(load_full(child, NULL, 0, NULL, NULL, 0, &c, &err), SK_OK);
     assert_int_equal(c.batch_size, 20);
     assert_int_equal(c.num_epochs, 7);
     assert_int_equal(c.accumulation, 2);
@@ -243,8 +241,7 @@ static void test_config__precedence(void **state)
                         "--cfg-options train.batch_size");
     sk_config_release(&c);
     /* flags > cfg-options, both spellings */
-    assert_int_equal(load_full(child, cfgopts, 4, fn, fv, 2, &c, &err),
-                     SK_OK);
+    assert_int_equal(load_full(child, cfgopts, 4, fn, fv, 2, &c, &err), SK_OK);
     assert_int_equal(c.batch_size, 5);
     assert_int_equal(c.minibatch_size, 2);
     assert_int_equal(c.seed, 7);
@@ -315,8 +312,7 @@ static void test_config__codex_aliases(void **state)
     base = tu_write(tmpdir, "a/base.yaml", "model:\n  codex_exec_path: x\n");
     child = tu_write(tmpdir, "a/child.yaml",
                      "_base_: base.yaml\nmodel:\n  codex_path: y\n");
-    assert_int_equal(load_full(child, NULL, 0, NULL, NULL, 0, &c, &err),
-                     SK_OK);
+    assert_int_equal(load_full(child, NULL, 0, NULL, NULL, 0, &c, &err), SK_OK);
     assert_string_equal(c.codex_exec_path, "y");
     sk_config_release(&c);
     sk_free(base);
@@ -340,8 +336,8 @@ static void test_config__value_casting(void **state)
         {"train:\n  seed: -5\n", SK_OPT_seed, "-5"},
         {"evaluation:\n  gate_mixed_weight: 1\n", SK_OPT_gate_mixed_weight,
          "1.0"},
-        {"evaluation:\n  gate_mixed_weight: 0.25\n",
-         SK_OPT_gate_mixed_weight, "0.25"},
+        {"evaluation:\n  gate_mixed_weight: 0.25\n", SK_OPT_gate_mixed_weight,
+         "0.25"},
         {"env:\n  split_ratio: 2:1:7\n", SK_OPT_split_ratio, "\"2:1:7\""},
         {"model:\n  target: 4\n", SK_OPT_target_model, "\"4\""},
         {"model:\n  minimax_max_tokens: \"123\"\n", SK_OPT_minimax_max_tokens,
@@ -449,8 +445,7 @@ static void test_config__error_messages(void **state)
          "e.yaml:2:3: optimizer.skill_update_mode: unknown value 'magic' "
          "(expected one of 'patch', 'rewrite_from_suggestions', "
          "'full_rewrite_minibatch')"},
-        {"optimizer:\n  learning_rate: 2\n  min_learning_rate: 3\n",
-         SK_ECONFIG,
+        {"optimizer:\n  learning_rate: 2\n  min_learning_rate: 3\n", SK_ECONFIG,
          "e.yaml:3:3: optimizer.min_learning_rate (3) exceeds "
          "optimizer.learning_rate (2)"},
         {"train:\n  batch_size: [1, 2]\n", SK_ECONFIG,
@@ -471,7 +466,9 @@ static void test_config__error_messages(void **state)
         {"_base_: [a]\n", SK_ECONFIG,
          "e.yaml:1:1: _base_ must be one file path (a string)"},
         /* libfyaml 0.7.12 loops forever on this directive (fuzz_config) */
-        {"%\xd3" "0", SK_ECONFIG,
+        {"%\xd3"
+         "0",
+         SK_ECONFIG,
          "e.yaml:1:2: not a UTF-8 text file (invalid UTF-8 at byte 1)"},
         {"a: 1\n\0b: 2\n", SK_ECONFIG, "e.yaml"},
         {"_base_: missing.yaml\n", SK_ECONFIG,
@@ -485,8 +482,8 @@ static void test_config__error_messages(void **state)
         const char *msg;
         int rc = load_text("e.yaml", cases[i].yaml, &c, &err);
         if (rc != cases[i].code)
-            fail_msg("case %zu: rc %d (%s), want %d", i, rc,
-                     rc ? err.msg : "", cases[i].code);
+            fail_msg("case %zu: rc %d (%s), want %d", i, rc, rc ? err.msg : "",
+                     cases[i].code);
         msg = err.msg + strlen(tmpdir) + 1;
         if (strncmp(msg, cases[i].msg, strlen(cases[i].msg)) != 0)
             fail_msg("case %zu:\n got: %s\nwant: %s", i, msg, cases[i].msg);
@@ -558,8 +555,7 @@ static void test_config__override_errors(void **state)
             fail_msg("case %zu: rc %d, want %d (%s)", i, rc, cases[i].code,
                      err.msg);
         if (strncmp(err.msg, cases[i].msg, strlen(cases[i].msg)) != 0)
-            fail_msg("case %zu:\n got: %s\nwant: %s", i, err.msg,
-                     cases[i].msg);
+            fail_msg("case %zu:\n got: %s\nwant: %s", i, err.msg, cases[i].msg);
     }
     sk_free(p);
 }
@@ -639,8 +635,8 @@ static void test_config__secrets_never_printed(void **state)
     assert_int_equal(sk_config_print(&c, SK_CONFIG_PRINT_ORIGIN, &b), SK_OK);
     assert_null(strstr(sk_buf_cstr(&b), "very-secret"));
     assert_null(strstr(sk_buf_cstr(&b), "mm-secret-999"));
-    assert_non_null(strstr(sk_buf_cstr(&b),
-                           "azure_openai_api_key: \"<redacted>\""));
+    assert_non_null(
+        strstr(sk_buf_cstr(&b), "azure_openai_api_key: \"<redacted>\""));
     sk_buf_reset(&b);
     assert_int_equal(sk_config_print(&c, SK_CONFIG_PRINT_JSON, &b), SK_OK);
     assert_null(strstr(sk_buf_cstr(&b), "very-secret"));

@@ -207,7 +207,8 @@ static void test_sha256__vectors(void **state)
         const char *in;
         const char *hex;
     } cases[] = {
-        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"",
+         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
         {"abc",
          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
     };
@@ -215,8 +216,8 @@ static void test_sha256__vectors(void **state)
     char hex[65], h16[17];
     (void)state;
     for (i = 0; i < SK_ARRAY_LEN(cases); i++) {
-        assert_int_equal(
-            sk_sha256_hex(cases[i].in, strlen(cases[i].in), hex), SK_OK);
+        assert_int_equal(sk_sha256_hex(cases[i].in, strlen(cases[i].in), hex),
+                         SK_OK);
         assert_string_equal(hex, cases[i].hex);
     }
     assert_int_equal(sk_text_hash16("abc", 3, h16), SK_OK);
@@ -233,12 +234,12 @@ static void test_utf8__validation(void **state)
     } cases[] = {
         {"plain ascii", 11, 1, 0},
         {"caf\xc3\xa9 \xe2\x80\x9cq\xe2\x80\x9d \xf0\x9f\x98\x80", 18, 1, 0},
-        {"a\xc3", 2, 0, 1},             /* truncated sequence */
-        {"a\xc0\xaf", 3, 0, 1},         /* overlong '/' */
-        {"\xed\xa0\x80", 3, 0, 0},      /* UTF-16 surrogate */
-        {"\xf4\x90\x80\x80", 4, 0, 0},  /* above U+10FFFF */
+        {"a\xc3", 2, 0, 1},            /* truncated sequence */
+        {"a\xc0\xaf", 3, 0, 1},        /* overlong '/' */
+        {"\xed\xa0\x80", 3, 0, 0},     /* UTF-16 surrogate */
+        {"\xf4\x90\x80\x80", 4, 0, 0}, /* above U+10FFFF */
         {"ab\xff", 3, 0, 2},
-        {"a\0b", 3, 0, 1},               /* NUL is not text */
+        {"a\0b", 3, 0, 1}, /* NUL is not text */
         {"\xe2\x82", 2, 0, 0},
     };
     size_t i, bad;
