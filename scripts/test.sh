@@ -1,8 +1,9 @@
 #!/bin/sh
 # The whole test suite (README command 2; .ci/run runs exactly this).
-# Installs what is missing, builds twice - normally with gcc and with
-# ASan+UBSan (clang, which also builds the libFuzzer targets) - and runs the
-# full ctest suite under both.  ctest's summary is the last thing printed.
+# Installs what is missing, builds twice - normally with gcc (unit tests
+# also run under valgrind) and with ASan+UBSan (clang, which also builds the
+# libFuzzer targets) - and runs the full ctest suite under both.  ctest's
+# summary is the last thing printed.
 # SKILLOPT_FUZZ_SECONDS (default 20) sets how long each fuzz target runs.
 set -eu
 cd "$(dirname "$0")/.."
@@ -10,8 +11,9 @@ scripts/install-deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 fuzz_s=${SKILLOPT_FUZZ_SECONDS:-20}
 
-echo "== normal build (gcc)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+echo "== normal build (gcc), unit tests also under valgrind"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSKILLOPT_VALGRIND=ON \
+    >/dev/null
 cmake --build build -j "$jobs" >/dev/null
 ctest --test-dir build --output-on-failure -j "$jobs"
 

@@ -348,6 +348,8 @@ static int parse_strict(const char *s, size_t n, size_t flags,
         jerr->line = jerr->column = -1;
         return SK_OK;
     }
+    /* jansson leaves jerr untouched when some early allocations fail */
+    memset(jerr, 0, sizeof *jerr);
     *v = json_loadb(s, n, flags, jerr);
     if (!*v && (jerr->text[0] == '\0' ||
                 json_error_code(jerr) == json_error_out_of_memory))
