@@ -257,6 +257,23 @@ static char *scalar_dup(struct fy_node *n)
     return sk_strndup(s ? s : "", s ? len : 0);
 }
 
+/* A missing value, or a plain ~ / null / Null / NULL / empty scalar. */
+static int node_is_null(struct fy_node *v)
+{
+    size_t len = 0;
+    const char *t;
+    if (!v)
+        return 1;
+    if (!fy_node_is_scalar(v) || !scalar_is_plain(v))
+        return 0;
+    t = fy_node_get_scalar(v, &len);
+    if (!t || len == 0)
+        return 1;
+    return (len == 1 && t[0] == '~') ||
+           (len == 4 && (!memcmp(t, "null", 4) || !memcmp(t, "Null", 4) ||
+                         !memcmp(t, "NULL", 4)));
+}
+
 /* Fills r from a YAML value node (scalar or sequence of scalars). */
 static int raw_from_node(const char *loc, const char *name, struct fy_node *v,
                          struct raw *r, struct sk_error *err)
@@ -476,16 +493,20 @@ static int read_layer(const char *path, struct layer **out, char **base_out,
         if (!key || !loc) {
             rc = sk_error_set(err, SK_ENOMEM, "out of memory");
         } else if (strcmp(key, "_base_") == 0) {
-            if (!v || !fy_node_is_scalar(v) ||
-                fy_node_get_scalar_length(v) == 0)
+            if (v && !fy_node_is_scalar(v))
                 rc = sk_error_set(err, SK_ECONFIG,
                                   "%s: _base_ must be one file path (a "
                                   "string)",
                                   loc);
-            else if (!(*base_out = scalar_dup(v)))
+            else if (!node_is_null(v) && fy_node_get_scalar_length(v) > 0 &&
+                     !(*base_out = scalar_dup(v)))
                 rc = sk_error_set(err, SK_ENOMEM, "out of memory");
+            /* an empty _base_ means none, as in the reference */
         } else if (is_section(key) && v && fy_node_is_mapping(v)) {
             rc = read_section(path, key, v, l, err);
+        } else if (is_section(key) && node_is_null(v)) {
+            /* "train:" with nothing under it is an empty section (the
+             * reference replaced the base's whole section with None) */
         } else if (is_section(key) && strcmp(key, "env") != 0) {
             rc = sk_error_set(err, SK_ECONFIG,
                               "%s: '%s' must be a mapping of keys", loc, key);

@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "testutil.h"
+#include "train/schedule.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -265,6 +266,26 @@ static void test_config__structured_beats_flat_in_one_layer(void **state)
     assert_int_equal(c.batch_size, 5);
     assert_int_equal(c.edit_budget, 6);
     sk_config_release(&c);
+}
+
+static void test_config__empty_sections_and_base(void **state)
+{
+    struct sk_config c;
+    struct sk_error err;
+    char *base, *child;
+    (void)state;
+    base = tu_write(tmpdir, "es/base.yaml", "train:\n  batch_size: 12\n");
+    child = tu_write(tmpdir, "es/child.yaml",
+                     "_base_: base.yaml\ntrain:\nenv:\noptimizer: ~\n");
+    assert_int_equal(load_full(child, NULL, 0, NULL, NULL, 0, &c, &err), SK_OK);
+    assert_int_equal(c.batch_size, 12); /* an empty section changes nothing */
+    sk_config_release(&c);
+    assert_int_equal(
+        load_text("nobase.yaml", "_base_: \"\"\nseed: 3\n", &c, &err), SK_OK);
+    assert_int_equal(c.seed, 3);
+    sk_config_release(&c);
+    sk_free(base);
+    sk_free(child);
 }
 
 static void test_config__legacy_flat_config(void **state)
@@ -697,6 +718,73 @@ static void test_config__defaults_without_file(void **state)
     sk_config_release(&c);
 }
 
+/* The config table and schedule.h's parsers must agree on every alias:
+ * the config normalises, the trainer parses the canonical name. */
+static const char *canon_sched(const char *s)
+{
+    enum sk_lr_scheduler v;
+    return sk_lr_scheduler_parse(s, &v) ? NULL : sk_lr_scheduler_name(v);
+}
+static const char *canon_control(const char *s)
+{
+    enum sk_lr_control_mode v;
+    return sk_lr_control_mode_parse(s, &v) ? NULL : sk_lr_control_mode_name(v);
+}
+static const char *canon_update(const char *s)
+{
+    enum sk_skill_update_mode v;
+    return sk_skill_update_mode_parse(s, &v) ? NULL
+                                             : sk_skill_update_mode_name(v);
+}
+static const char *canon_pairs(const char *s)
+{
+    enum sk_pair_policy v;
+    return sk_longitudinal_pair_policy_parse(s, &v)
+               ? NULL
+               : sk_longitudinal_pair_policy_name(v);
+}
+
+static void test_config__aliases_agree_with_schedule(void **state)
+{
+    static const struct {
+        int id;
+        const char *(*canon)(const char *);
+    } cases[] = {
+        {SK_OPT_lr_scheduler, canon_sched},
+        {SK_OPT_lr_control_mode, canon_control},
+        {SK_OPT_skill_update_mode, canon_update},
+        {SK_OPT_longitudinal_pair_policy, canon_pairs},
+    };
+    size_t i;
+    int checked = 0;
+    (void)state;
+    for (i = 0; i < SK_ARRAY_LEN(cases); i++) {
+        const char *p = sk_options[cases[i].id].choices;
+        for (;;) {
+            const char *bar = strchr(p, '|');
+            size_t len = bar ? (size_t)(bar - p) : strlen(p);
+            char entry[128], *gt;
+            const char *want, *got;
+            snprintf(entry, sizeof entry, "%.*s", (int)len, p);
+            gt = strchr(entry, '>');
+            want = gt ? gt + 1 : entry;
+            if (gt)
+                *gt = '\0';
+            got = cases[i].canon(entry);
+            if (!got || strcmp(got, want) != 0)
+                fail_msg("%s: '%s' means '%s' in the config table but '%s' "
+                         "in schedule.h",
+                         sk_options[cases[i].id].key, entry, want,
+                         got ? got : "(error)");
+            checked++;
+            if (!bar)
+                break;
+            p = bar + 1;
+        }
+    }
+    assert_true(checked >= 30);
+}
+
 /* ---- allocation failures ------------------------------------------------ */
 
 struct sweep_ctx {
@@ -745,6 +833,7 @@ int main(void)
         cmocka_unit_test(test_config__shipped_configs_match_reference),
         cmocka_unit_test(test_config__precedence),
         cmocka_unit_test(test_config__structured_beats_flat_in_one_layer),
+        cmocka_unit_test(test_config__empty_sections_and_base),
         cmocka_unit_test(test_config__legacy_flat_config),
         cmocka_unit_test(test_config__codex_aliases),
         cmocka_unit_test(test_config__value_casting),
@@ -756,6 +845,7 @@ int main(void)
         cmocka_unit_test(test_config__secrets_never_printed),
         cmocka_unit_test(test_config__print_round_trip),
         cmocka_unit_test(test_config__defaults_without_file),
+        cmocka_unit_test(test_config__aliases_agree_with_schedule),
         cmocka_unit_test(test_config__allocation_failure_sweep),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
