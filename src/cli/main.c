@@ -11,7 +11,7 @@
 
 #include "cli/cli.h"
 #include "util/log.h"
-#include "version.h"
+#include "skillopt.h"
 
 static const char help_usage[] =
     "usage: skillopt help [COMMAND]\n"
@@ -117,7 +117,7 @@ int cmd_version(int argc, char **argv)
         cli_error("version takes no arguments");
         return SK_EXIT_USAGE;
     }
-    printf("skillopt %s\n", SKILLOPT_VERSION);
+    printf("skillopt %s\n", sk_version());
     return SK_EXIT_OK;
 }
 
