@@ -703,23 +703,12 @@ void skill_remove_markers(struct sk_buf *b)
     }
 }
 
-/*
- * Normalised note text: markers deleted, stripped, whitespace runs
- * collapsed to one space.  Appends to b (reset first).
- */
-static int normalise_note(const char *s, size_t n, struct sk_buf *b)
+/* Strips b and collapses each whitespace run to one space, in place. */
+static void collapse_space(struct sk_buf *b)
 {
-    size_t i, a, z;
-    int rc;
-    sk_buf_reset(b);
-    rc = sk_buf_append(b, s, n);
-    if (rc != SK_OK || !b->data)
-        return rc;
-    skill_remove_markers(b);
-    a = skill_lstrip(b->data, b->len);
-    z = a + skill_rstrip(b->data + a, b->len - a);
-    /* Collapse in place: the output never outruns the input. */
-    n = 0;
+    size_t i, n = 0, a = skill_lstrip(b->data, b->len);
+    size_t z = a + skill_rstrip(b->data + a, b->len - a);
+    /* The output never outruns the input. */
     for (i = a; i < z;) {
         size_t w = space_at(b->data, z, i);
         if (w) {
@@ -731,6 +720,28 @@ static int normalise_note(const char *s, size_t n, struct sk_buf *b)
         }
     }
     sk_buf_truncate(b, n);
+}
+
+/*
+ * Normalised note text: stripped, whitespace runs collapsed to one space,
+ * markers deleted.  Appends to b (reset first).  Collapsing can form a
+ * marker ("START  -->" becomes "START -->") and deleting one can bring two
+ * spaces together, so both repeat until a deletion pass finds nothing;
+ * every repeat shrinks the text, so this ends.
+ */
+static int normalise_note(const char *s, size_t n, struct sk_buf *b)
+{
+    size_t before;
+    int rc;
+    sk_buf_reset(b);
+    rc = sk_buf_append(b, s, n);
+    if (rc != SK_OK || !b->data)
+        return rc;
+    do {
+        collapse_space(b);
+        before = b->len;
+        skill_remove_markers(b);
+    } while (b->len != before);
     return SK_OK;
 }
 

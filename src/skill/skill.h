@@ -189,7 +189,11 @@ int sk_skill_appendix_notes(const char *text, size_t len,
  * found by a key that also drops trailing " .;:,_-" and case-folds (ASCII
  * only); blank notes and notes with an empty key are dropped.  Removes
  * every appendix block (seam-only newline normalisation as for the slow
- * block), rstrips, appends "\n\n" + block + "\n".
+ * block), rstrips, appends "\n\n" + block + "\n".  Deliberate hardening
+ * (the reference keeps markers in notes): the four marker strings are
+ * deleted from every note, repeating with the whitespace collapse until
+ * none is left (collapsing "START  -->" forms a marker), so the result
+ * always holds exactly one appendix block.
  */
 int sk_skill_appendix_merge(const char *text, size_t len,
                             const struct sk_note_list *new_notes, char **out,

@@ -378,6 +378,76 @@ static void test_skill__appendix_rules(void **state)
     sk_note_list_release(&got);
 }
 
+static size_t count_str(const char *s, const char *needle)
+{
+    size_t c = 0, n = strlen(needle);
+    while ((s = strstr(s, needle)) != NULL) {
+        c++;
+        s += n;
+    }
+    return c;
+}
+
+/*
+ * Collapsing whitespace in a note can form a marker ("START  -->" becomes
+ * "START -->") and deleting a marker can bring two spaces together; either
+ * way the block must still hold exactly one marker of each kind.  The
+ * first row is the fuzz_edit crash (tests/fuzz/corpus/fuzz_edit/
+ * regress_appendix_merge_1): its skill text and the first edit's content.
+ */
+static void test_skill__appendix_merge_marker_from_collapse(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *note;
+        const char *want_notes; /* bullet lines of the result */
+    } cases[] = {
+        {"tex\xffw" SU_S " s\n", "conta <!-- APPENDIX_START  --> s",
+         "- conta s\n"},
+        {"t", "x <!--\tAPPENDIX_END -->\n<!-- SLOW_UPDATE_END\n--> y",
+         "- x y\n"},
+        {"t",
+         "y <!--\xe3\x80\x80"
+         "APPENDIX_START -->",
+         "- y\n"},
+        {"t", "a <!-- APPENDIX_START " AP_E " --> b", "- a b\n"},
+        {"t", "<!-- APPENDIX_START " AP_E " -->", ""},
+        {"t\n" AP_S "\n- keep <!--  APPENDIX_END -->  me\n" AP_E "\n", "",
+         "- keep me\n"},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < SK_ARRAY_LEN(cases); i++) {
+        struct sk_note_list nl;
+        struct sk_buf want;
+        const char *t = cases[i].text;
+        char *out = NULL;
+        size_t n = 0, tl = skill_rstrip(t, strlen(t));
+        sk_note_list_init(&nl);
+        sk_buf_init(&want, SK_BUF_UNLIMITED);
+        assert_int_equal(
+            sk_note_list_add(&nl, cases[i].note, strlen(cases[i].note)), SK_OK);
+        assert_int_equal(sk_skill_appendix_merge(t, strlen(t), &nl, &out, &n),
+                         SK_OK);
+        assert_int_equal(count_str(out, AP_S), 1);
+        assert_int_equal(count_str(out, AP_E), 1);
+        /* The text before the block is the input minus its appendix. */
+        if (!strstr(t, AP_S))
+            assert_int_equal(sk_buf_append(&want, t, tl), SK_OK);
+        else
+            assert_int_equal(sk_buf_puts(&want, "t"), SK_OK);
+        assert_int_equal(sk_buf_printf(&want, "\n\n%s\n%s\n%s%s\n", AP_S,
+                                       SK_APPENDIX_HEADING, cases[i].want_notes,
+                                       AP_E),
+                         SK_OK);
+        assert_int_equal(n, want.len);
+        assert_memory_equal(out, want.data, n);
+        sk_free(out);
+        sk_buf_release(&want);
+        sk_note_list_release(&nl);
+    }
+}
+
 static void test_skill__slow_update_content(void **state)
 {
     static const struct {
@@ -498,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_skill__appendix_reference),
         cmocka_unit_test(test_skill__seam_only_newlines),
         cmocka_unit_test(test_skill__appendix_rules),
+        cmocka_unit_test(test_skill__appendix_merge_marker_from_collapse),
         cmocka_unit_test(test_skill__slow_update_content),
         cmocka_unit_test(test_skill__inject_idempotent),
         cmocka_unit_test(test_skill__alloc_failure_sweep),
