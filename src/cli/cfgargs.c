@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "config/config.h"
 #include "util/alloc.h"
 
 void cfgargs_release(struct cfgargs *a)
@@ -122,4 +123,31 @@ int cfgargs_has(int argc, char **argv, const char *name)
         if (strncmp(argv[i], "--", 2) == 0 && strcmp(argv[i] + 2, name) == 0)
             return 1;
     return 0;
+}
+
+int cfgargs_load_config(const struct cfgargs *a, const char *cmd,
+                        struct sk_config *cfg)
+{
+    struct sk_config_args ca;
+    struct sk_error err;
+    int rc;
+
+    sk_config_init(cfg);
+    if (!a->config) {
+        cli_error("%s: --config FILE is required", cmd);
+        return SK_EXIT_USAGE;
+    }
+    memset(&ca, 0, sizeof ca);
+    ca.path = a->config;
+    ca.cfg_options = a->cfg_options;
+    ca.n_cfg_options = a->n_cfg_options;
+    ca.flag_names = a->flag_names;
+    ca.flag_values = a->flag_values;
+    ca.n_flags = a->n_flags;
+    rc = sk_config_load(&ca, cfg, &err);
+    if (rc != SK_OK) {
+        cli_error("%s", err.msg);
+        return cli_exit_for(rc);
+    }
+    return SK_EXIT_OK;
 }

@@ -34,6 +34,14 @@ struct cfgargs {
 int cfgargs_parse(int argc, char **argv, const char *const *switches,
                   const char *const *valued, struct cfgargs *a);
 void cfgargs_release(struct cfgargs *a);
+struct sk_config;
+/*
+ * Loads a->config with a's overrides into cfg (initialised here).  On
+ * failure prints the error and returns the exit code; SK_EXIT_OK otherwise.
+ * cmd names the command for the "--config is required" message.
+ */
+int cfgargs_load_config(const struct cfgargs *a, const char *cmd,
+                        struct sk_config *cfg);
 /* 1 if --name appears in argv. */
 int cfgargs_has(int argc, char **argv, const char *name);
 

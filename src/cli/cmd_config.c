@@ -112,9 +112,7 @@ int cmd_config(int argc, char **argv)
     static const char *const switches[] = {"print", "json", "show-origin",
                                            "show_origin", NULL};
     struct cfgargs a;
-    struct sk_config_args ca;
     struct sk_config cfg;
-    struct sk_error err;
     struct sk_buf out;
     unsigned flags = 0;
     int rc, code;
@@ -123,27 +121,12 @@ int cmd_config(int argc, char **argv)
         print_keys();
         return SK_EXIT_OK;
     }
+    sk_config_init(&cfg);
     code = cfgargs_parse(argc, argv, switches, NULL, &a);
+    if (code == SK_EXIT_OK)
+        code = cfgargs_load_config(&a, "config", &cfg);
     if (code != SK_EXIT_OK)
         goto out_args;
-    if (!a.config) {
-        cli_error("config: --config FILE is required");
-        code = SK_EXIT_USAGE;
-        goto out_args;
-    }
-    ca.path = a.config;
-    ca.cfg_options = a.cfg_options;
-    ca.n_cfg_options = a.n_cfg_options;
-    ca.flag_names = a.flag_names;
-    ca.flag_values = a.flag_values;
-    ca.n_flags = a.n_flags;
-    sk_config_init(&cfg);
-    rc = sk_config_load(&ca, &cfg, &err);
-    if (rc != SK_OK) {
-        cli_error("%s", err.msg);
-        code = cli_exit_for(rc);
-        goto out_args;
-    }
     if (cfgargs_has(argc, argv, "json"))
         flags |= SK_CONFIG_PRINT_JSON;
     if (cfgargs_has(argc, argv, "show-origin") ||
@@ -162,8 +145,8 @@ int cmd_config(int argc, char **argv)
         printf("%s: valid\n", cfg.path);
         code = SK_EXIT_OK;
     }
-    sk_config_release(&cfg);
 out_args:
+    sk_config_release(&cfg);
     cfgargs_release(&a);
     return code;
 }

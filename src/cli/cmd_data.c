@@ -119,41 +119,21 @@ static int check(const struct sk_config *c)
 int cmd_data(int argc, char **argv)
 {
     struct cfgargs a;
-    struct sk_config_args ca;
     struct sk_config cfg;
-    struct sk_error err;
-    int rc, code;
+    int code;
 
     if (argc < 2 || strcmp(argv[1], "check") != 0) {
         cli_error("data: expected a subcommand: check (see 'skillopt help "
                   "data')");
         return SK_EXIT_USAGE;
     }
-    code = cfgargs_parse(argc - 1, argv + 1, NULL, NULL, &a);
-    if (code != SK_EXIT_OK)
-        goto out;
-    if (!a.config) {
-        cli_error("data check: --config FILE is required");
-        code = SK_EXIT_USAGE;
-        goto out;
-    }
-    memset(&ca, 0, sizeof ca);
-    ca.path = a.config;
-    ca.cfg_options = a.cfg_options;
-    ca.n_cfg_options = a.n_cfg_options;
-    ca.flag_names = a.flag_names;
-    ca.flag_values = a.flag_values;
-    ca.n_flags = a.n_flags;
     sk_config_init(&cfg);
-    rc = sk_config_load(&ca, &cfg, &err);
-    if (rc != SK_OK) {
-        cli_error("%s", err.msg);
-        code = cli_exit_for(rc);
-        goto out;
-    }
-    code = check(&cfg);
+    code = cfgargs_parse(argc - 1, argv + 1, NULL, NULL, &a);
+    if (code == SK_EXIT_OK)
+        code = cfgargs_load_config(&a, "data check", &cfg);
+    if (code == SK_EXIT_OK)
+        code = check(&cfg);
     sk_config_release(&cfg);
-out:
     cfgargs_release(&a);
     return code;
 }

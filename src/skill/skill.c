@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/utf8.h"
 #include "util/buf.h"
 #include "util/fs.h"
 
@@ -28,46 +29,6 @@ static const struct marker_pair pairs[2] = {
 
 /* ---- UTF-8 and Python whitespace ----------------------------------- */
 
-/*
- * Decodes one strict UTF-8 sequence at s (n bytes available).  Returns its
- * length (1-4) and sets *cp, or 0 if the bytes are not valid UTF-8.
- */
-static size_t u8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    uint32_t c;
-    size_t need, i;
-    if (n == 0)
-        return 0;
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        need = 2;
-        c = s[0] & 0x1F;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        need = 3;
-        c = s[0] & 0x0F;
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        need = 4;
-        c = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < need)
-        return 0;
-    for (i = 1; i < need; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3F);
-    }
-    if ((need == 3 && c < 0x800) || (need == 4 && c < 0x10000) ||
-        c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    *cp = c;
-    return need;
-}
-
 /* Python's str.isspace() (also what re's \s matches on str patterns). */
 static int py_isspace(uint32_t c)
 {
@@ -84,7 +45,7 @@ static int py_isspace(uint32_t c)
 static size_t space_at(const char *text, size_t len, size_t i)
 {
     uint32_t cp;
-    size_t n = u8_decode((const unsigned char *)text + i, len - i, &cp);
+    size_t n = sk_utf8_decode((const unsigned char *)text + i, len - i, &cp);
     return n && py_isspace(cp) ? n : 0;
 }
 
@@ -132,23 +93,16 @@ size_t skill_prefix_chars(const char *text, size_t len, size_t nchars)
 int sk_skill_check_text(const char *text, size_t len, const char *name,
                         struct sk_error *err)
 {
-    size_t i = 0;
-    while (i < len) {
-        uint32_t cp;
-        size_t n;
-        if (text[i] == '\0')
-            return sk_error_set(err, SK_EDATA,
-                                "%s: binary file: NUL byte at offset %zu", name,
-                                i);
-        n = u8_decode((const unsigned char *)text + i, len - i, &cp);
-        if (n == 0)
-            return sk_error_set(err, SK_EDATA,
-                                "%s: binary file: invalid UTF-8 at byte "
-                                "offset %zu",
-                                name, i);
-        i += n;
-    }
-    return SK_OK;
+    size_t bad = 0;
+    if (sk_utf8_valid(text, len, &bad))
+        return SK_OK;
+    if (text[bad] == '\0')
+        return sk_error_set(err, SK_EDATA,
+                            "%s: binary file: NUL byte at offset %zu", name,
+                            bad);
+    return sk_error_set(err, SK_EDATA,
+                        "%s: binary file: invalid UTF-8 at byte offset %zu",
+                        name, bad);
 }
 
 int sk_skill_load(const char *path, char **text, size_t *len,

@@ -6,46 +6,58 @@
 #include "common.h"
 #include "util/utf8.h"
 
+size_t sk_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    uint32_t c;
+    size_t need, i;
+    if (n == 0)
+        return 0;
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        need = 2;
+        c = s[0] & 0x1F;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        need = 3;
+        c = s[0] & 0x0F;
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        need = 4;
+        c = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < need)
+        return 0;
+    for (i = 1; i < need; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3F);
+    }
+    if ((need == 3 && c < 0x800) || (need == 4 && c < 0x10000) ||
+        c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    *cp = c;
+    return need;
+}
+
 int sk_utf8_valid(const char *s, size_t len, size_t *bad)
 {
-    const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
-
     while (i < len) {
-        unsigned c = p[i];
-        size_t n, k;
-        unsigned cp;
-        if (c == 0)
-            goto fail;
-        if (c < 0x80) {
-            i++;
-            continue;
+        uint32_t cp;
+        size_t n =
+            s[i] ? sk_utf8_decode((const unsigned char *)s + i, len - i, &cp)
+                 : 0;
+        if (n == 0) {
+            if (bad)
+                *bad = i;
+            return 0;
         }
-        if (c >= 0xC2 && c <= 0xDF)
-            n = 1, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF)
-            n = 2, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4)
-            n = 3, cp = c & 0x07;
-        else
-            goto fail;
-        if (len - i <= n) /* sequence cut off by the end of the text */
-            goto fail;
-        for (k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xC0) != 0x80)
-                goto fail;
-            cp = (cp << 6) | (p[i + k] & 0x3F);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            goto fail;
-        i += n + 1;
+        i += n;
     }
     return 1;
-fail:
-    if (bad)
-        *bad = i;
-    return 0;
 }
 
 void sk_text_line_col(const char *s, size_t off, int *line, int *col)

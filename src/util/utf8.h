@@ -6,6 +6,13 @@
 #define SK_UTF8_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Decodes one strict UTF-8 sequence at s (n bytes available).  Returns its
+ * length (1-4) and sets *cp, or 0 if the bytes are not valid UTF-8.
+ */
+size_t sk_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
 /*
  * Returns 1 if s[0..len) is valid UTF-8 without NUL bytes; otherwise 0 and,

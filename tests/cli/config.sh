@@ -3,35 +3,8 @@
 # compares exit status, stdout and stderr with tests/cli/golden/<case>.
 # Regenerate after an intended change with: SKILLOPT_BLESS=1 sh config.sh
 set -u
-bin=${SKILLOPT_BIN:-build/skillopt}
-src=${SKILLOPT_SOURCE_DIR:-.}
-golden=$src/tests/cli/golden
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-work=$tmp/tree res=$tmp/res
-mkdir -p "$work" "$res"
-cp -r "$src/tests/cli/config" "$work/config"
-mkdir -p "$work/configs" && cp -r "$src/configs/." "$work/configs/"
-fail=0 n=0
-
-check() { # name, then the command line after "skillopt"
-    name=$1; shift
-    n=$((n + 1))
-    before=$(cd "$work" && find . | sort | xargs -r md5sum 2>/dev/null)
-    (cd "$work/config" && "$bin" "$@" >"$res/out" 2>"$res/err"; echo "exit $?" >"$res/code")
-    after=$(cd "$work" && find . | sort | xargs -r md5sum 2>/dev/null)
-    { cat "$res/code"; echo "--- stdout"; cat "$res/out"; echo "--- stderr"; cat "$res/err"; } >"$res/got"
-    if [ "${SKILLOPT_BLESS:-0}" = 1 ]; then
-        cp "$res/got" "$golden/$name"
-    elif ! cmp -s "$res/got" "$golden/$name"; then
-        echo "FAIL $name"; diff -u "$golden/$name" "$res/got" | head -40
-        fail=$((fail + 1))
-    fi
-    # a command that only reads configuration must write nothing
-    if [ "$before" != "$after" ]; then
-        echo "FAIL $name: the command changed files"; fail=$((fail + 1))
-    fi
-}
+fixtures=config
+. "${SKILLOPT_SOURCE_DIR:-.}/tests/cli/lib.sh"
 
 check unknown_key      config --config unknown_key.yaml
 check malformed        config --config malformed.yaml
@@ -64,5 +37,4 @@ elif ! "$bin" config --keys | cmp -s - "$src/docs/config-keys.txt"; then
     fail=$((fail + 1))
 fi
 
-echo "$((n - fail)) passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
