@@ -170,19 +170,15 @@ static const char *suggest_in_section(const char *section, const char *key)
 static const char *suggest_flat(const char *key, char *buf, size_t cap)
 {
     struct suggest s = {NULL, 0};
-    int i, best = -1;
     size_t k;
+    int i;
     for (k = 0; k < SK_ARRAY_LEN(sections); k++)
         suggest_try(&s, key, sections[k]);
-    for (i = 0; i < SK_OPT_COUNT; i++) {
-        const char *before = s.best;
-        suggest_try(&s, key, sk_options[i].flat);
-        if (s.best != before)
-            best = i;
-    }
+    for (i = 0; i < SK_OPT_COUNT; i++)
+        if (!(sk_options[i].flags & SK_OPTF_RETIRED))
+            suggest_try(&s, key, sk_options[i].flat);
     if (!s.best)
         return NULL;
-    (void)best;
     snprintf(buf, cap, "%s", s.best);
     return buf;
 }
@@ -851,7 +847,6 @@ static int enum_match(const char *choices, const char *s, char *canon,
                       size_t cap)
 {
     const char *p = choices;
-    char tmp[128];
     size_t sl;
 
     while (*s == ' ')
@@ -867,7 +862,7 @@ static int enum_match(const char *choices, const char *s, char *canon,
         if (nl == sl && strncasecmp(p, s, sl) == 0) {
             const char *c = gt ? gt + 1 : p;
             size_t cl = gt ? len - nl - 1 : len;
-            if (cl >= cap || cl >= sizeof tmp)
+            if (cl >= cap)
                 return -1;
             memcpy(canon, c, cl);
             canon[cl] = '\0';
