@@ -74,6 +74,42 @@ static int is_smart_dq(const char *s, size_t i, size_t n)
            ((unsigned char)s[i + 2] == 0x9c || (unsigned char)s[i + 2] == 0x9d);
 }
 
+/*
+ * Index of the '"' that closes the string opened by the '"' at s[i],
+ * backslash escapes honoured, or n when the text ends inside it.  The one
+ * place every scanner below learns where a string ends: it runs once per
+ * string, not per byte, so the scans stay single tight passes.
+ */
+static size_t string_end(const char *s, size_t i, size_t n)
+{
+    for (i++; i < n; i++) {
+        if (s[i] == '"')
+            return i;
+        if (s[i] == '\\' && ++i == n)
+            break;
+    }
+    return n;
+}
+
+/*
+ * Index of the close that balances the open at s[start], counting only
+ * brackets outside strings, or n when the text ends first.
+ */
+static size_t span_end(const char *s, size_t n, size_t start, char open,
+                       char close)
+{
+    size_t i, depth = 0;
+    for (i = start; i < n; i++) {
+        if (s[i] == '"')
+            i = string_end(s, i, n);
+        else if (s[i] == open)
+            depth++;
+        else if (s[i] == close && --depth == 0)
+            return i;
+    }
+    return n;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Reasoning blocks                                                        */
 
@@ -300,18 +336,8 @@ static int find_fence(const char *s, size_t n, struct span *body, int *is_json)
 static const char *prescan(const char *s, size_t n)
 {
     size_t i, depth = 0, digits = 0;
-    int in_str = 0, esc = 0;
     for (i = 0; i < n; i++) {
         char c = s[i];
-        if (in_str) {
-            if (esc)
-                esc = 0;
-            else if (c == '\\')
-                esc = 1;
-            else if (c == '"')
-                in_str = 0;
-            continue;
-        }
         if (is_digit(c)) {
             if (++digits > SK_JSONX_MAX_DIGITS)
                 return "number longer than 100 digits";
@@ -320,7 +346,7 @@ static const char *prescan(const char *s, size_t n)
         if (c != '.' && c != 'e' && c != 'E' && c != '+' && c != '-')
             digits = 0;
         if (c == '"') {
-            in_str = 1;
+            i = string_end(s, i, n);
         } else if (c == '{' || c == '[') {
             if (++depth > SK_JSONX_MAX_DEPTH)
                 return "nesting deeper than 64";
@@ -360,6 +386,89 @@ static int parse_strict(const char *s, size_t n, size_t flags,
 /* ---------------------------------------------------------------------- */
 /* Top-level spans                                                         */
 
+/*
+ * Matching '}' of every '{' outside strings, by a stack, so the array scan
+ * can step over balanced objects in O(1).  The open chain is kept in ends
+ * itself (each open entry links to its parent) until the '}' arrives.
+ */
+struct brace_table {
+    uint32_t *starts; /* positions of the '{' outside strings, ascending */
+    uint32_t *ends;   /* matching '}' position, or NO_POS */
+    size_t count;
+    size_t cursor; /* next entry the forward scan may ask about */
+};
+
+static int brace_table_build(const char *s, size_t n, struct brace_table *bt)
+{
+    size_t i, k = 0;
+    uint32_t top = NO_POS;
+
+    memset(bt, 0, sizeof *bt);
+    for (i = 0; i < n; i++) {
+        if (s[i] == '"')
+            i = string_end(s, i, n);
+        else if (s[i] == '{')
+            k++;
+    }
+    if (k == 0)
+        return SK_OK;
+    bt->starts = sk_malloc(2 * k * sizeof *bt->starts);
+    if (!bt->starts)
+        return SK_ENOMEM;
+    bt->ends = bt->starts + k;
+    for (i = 0; i < n; i++) {
+        if (s[i] == '"') {
+            i = string_end(s, i, n);
+        } else if (s[i] == '{') {
+            bt->starts[bt->count] = (uint32_t)i;
+            bt->ends[bt->count] = top; /* parent link while open */
+            top = (uint32_t)bt->count++;
+        } else if (s[i] == '}' && top != NO_POS) {
+            uint32_t parent = bt->ends[top];
+            bt->ends[top] = (uint32_t)i;
+            top = parent;
+        }
+    }
+    while (top != NO_POS) {
+        uint32_t parent = bt->ends[top];
+        bt->ends[top] = NO_POS;
+        top = parent;
+    }
+    return SK_OK;
+}
+
+/* Matching '}' of the '{' at i (positions only grow), or NO_POS. */
+static uint32_t brace_table_end(struct brace_table *bt, size_t i)
+{
+    while (bt->cursor < bt->count && bt->starts[bt->cursor] < i)
+        bt->cursor++;
+    if (bt->cursor < bt->count && bt->starts[bt->cursor] == i)
+        return bt->ends[bt->cursor];
+    return NO_POS;
+}
+
+/*
+ * Index of the next open at or after i outside strings, or n.  With bt,
+ * balanced {...} spans are stepped over whole (the array scan), an
+ * unmatched '{' read as prose.
+ */
+static size_t next_open(const char *s, size_t i, size_t n, char open,
+                        struct brace_table *bt)
+{
+    for (; i < n; i++) {
+        if (s[i] == '"') {
+            i = string_end(s, i, n);
+        } else if (s[i] == open) {
+            return i;
+        } else if (bt && s[i] == '{') {
+            uint32_t e = brace_table_end(bt, i);
+            if (e != NO_POS)
+                i = e;
+        }
+    }
+    return n;
+}
+
 struct objscan {
     size_t count;      /* balanced top-level {...} spans */
     struct span first; /* the first of them */
@@ -373,56 +482,19 @@ struct objscan {
  */
 static void scan_objects(const char *s, size_t n, struct objscan *os)
 {
-    size_t i = 0;
-    int out_str = 0, out_esc = 0;
+    size_t i, e;
 
     memset(os, 0, sizeof *os);
-    while (i < n) {
-        size_t start, depth = 0;
-        int in_str = 0, esc = 0, closed = 0;
-        char c = s[i];
-        if (out_str) {
-            if (out_esc)
-                out_esc = 0;
-            else if (c == '\\')
-                out_esc = 1;
-            else if (c == '"')
-                out_str = 0;
-            i++;
-            continue;
-        }
-        if (c != '{') {
-            out_str = c == '"';
-            i++;
-            continue;
-        }
-        start = i;
-        for (; i < n; i++) {
-            c = s[i];
-            if (in_str) {
-                if (esc)
-                    esc = 0;
-                else if (c == '\\')
-                    esc = 1;
-                else if (c == '"')
-                    in_str = 0;
-            } else if (c == '"') {
-                in_str = 1;
-            } else if (c == '{') {
-                depth++;
-            } else if (c == '}' && --depth == 0) {
-                if (os->count++ == 0) {
-                    os->first.p = s + start;
-                    os->first.n = i + 1 - start;
-                }
-                i++;
-                closed = 1;
-                break;
-            }
-        }
-        if (!closed) {
+    for (i = next_open(s, 0, n, '{', NULL); i < n;
+         i = next_open(s, e + 1, n, '{', NULL)) {
+        e = span_end(s, n, i, '{', '}');
+        if (e == n) {
             os->unterminated = 1;
-            break;
+            return;
+        }
+        if (os->count++ == 0) {
+            os->first.p = s + i;
+            os->first.n = e + 1 - i;
         }
     }
 }
@@ -718,85 +790,6 @@ static int find_object(const char *s, size_t n, json_t **out,
 /* ---------------------------------------------------------------------- */
 /* Arrays                                                                  */
 
-/*
- * Matching '}' of every '{' outside strings, by a stack, so the array scan
- * can step over balanced objects in O(1).  The open chain is kept in ends
- * itself (each open entry links to its parent) until the '}' arrives.
- */
-struct brace_table {
-    uint32_t *starts; /* positions of the '{' outside strings, ascending */
-    uint32_t *ends;   /* matching '}' position, or NO_POS */
-    size_t count;
-    size_t cursor; /* next entry the forward scan may ask about */
-};
-
-static int brace_table_build(const char *s, size_t n, struct brace_table *bt)
-{
-    size_t i, k = 0;
-    uint32_t top = NO_POS;
-    int in_str = 0, esc = 0;
-
-    memset(bt, 0, sizeof *bt);
-    for (i = 0; i < n; i++) {
-        if (in_str) {
-            if (esc)
-                esc = 0;
-            else if (s[i] == '\\')
-                esc = 1;
-            else if (s[i] == '"')
-                in_str = 0;
-        } else if (s[i] == '"') {
-            in_str = 1;
-        } else if (s[i] == '{') {
-            k++;
-        }
-    }
-    if (k == 0)
-        return SK_OK;
-    bt->starts = sk_malloc(2 * k * sizeof *bt->starts);
-    if (!bt->starts)
-        return SK_ENOMEM;
-    bt->ends = bt->starts + k;
-    in_str = esc = 0;
-    for (i = 0; i < n; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (esc)
-                esc = 0;
-            else if (c == '\\')
-                esc = 1;
-            else if (c == '"')
-                in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '{') {
-            bt->starts[bt->count] = (uint32_t)i;
-            bt->ends[bt->count] = top; /* parent link while open */
-            top = (uint32_t)bt->count++;
-        } else if (c == '}' && top != NO_POS) {
-            uint32_t parent = bt->ends[top];
-            bt->ends[top] = (uint32_t)i;
-            top = parent;
-        }
-    }
-    while (top != NO_POS) {
-        uint32_t parent = bt->ends[top];
-        bt->ends[top] = NO_POS;
-        top = parent;
-    }
-    return SK_OK;
-}
-
-/* Matching '}' of the '{' at i (positions only grow), or NO_POS. */
-static uint32_t brace_table_end(struct brace_table *bt, size_t i)
-{
-    while (bt->cursor < bt->count && bt->starts[bt->cursor] < i)
-        bt->cursor++;
-    if (bt->cursor < bt->count && bt->starts[bt->cursor] == i)
-        return bt->ends[bt->cursor];
-    return NO_POS;
-}
-
 struct arrscan {
     json_t *first;     /* first span that parsed */
     size_t parsed;     /* spans that parsed (stops counting at 2) */
@@ -840,62 +833,21 @@ static int scan_arrays(const char *s, size_t n, struct attempt *at,
                        struct arrscan *as)
 {
     struct brace_table bt;
-    size_t i = 0;
-    int out_str = 0, out_esc = 0, rc;
+    size_t i, e;
+    int rc;
 
     rc = brace_table_build(s, n, &bt);
     if (rc != SK_OK)
         return rc;
-    while (i < n) {
-        size_t start, depth = 0;
-        int in_str = 0, esc = 0, closed = 0;
-        char c = s[i];
-        if (out_str) {
-            if (out_esc)
-                out_esc = 0;
-            else if (c == '\\')
-                out_esc = 1;
-            else if (c == '"')
-                out_str = 0;
-            i++;
-            continue;
-        }
-        if (c == '{') {
-            uint32_t e = brace_table_end(&bt, i);
-            i = e == NO_POS ? i + 1 : (size_t)e + 1;
-            continue;
-        }
-        if (c != '[') {
-            out_str = c == '"';
-            i++;
-            continue;
-        }
-        start = i;
-        for (; i < n; i++) {
-            c = s[i];
-            if (in_str) {
-                if (esc)
-                    esc = 0;
-                else if (c == '\\')
-                    esc = 1;
-                else if (c == '"')
-                    in_str = 0;
-            } else if (c == '"') {
-                in_str = 1;
-            } else if (c == '[') {
-                depth++;
-            } else if (c == ']' && --depth == 0) {
-                closed = 1;
-                break;
-            }
-        }
-        if (!closed) {
+    for (i = next_open(s, 0, n, '[', &bt); i < n;
+         i = next_open(s, e + 1, n, '[', &bt)) {
+        e = span_end(s, n, i, '[', ']');
+        if (e == n) {
             as->unterminated = 1;
             break;
         }
-        if (take_array(s + start, i + 1 - start, at, as, &rc))
+        if (take_array(s + i, e + 1 - i, at, as, &rc))
             break;
-        i++;
     }
     sk_free(bt.starts);
     return rc;
