@@ -47,8 +47,8 @@ struct layer {
     struct raw v[SK_OPT_COUNT];
 };
 
-static const char *const sections[] = {"model",     "train",      "gradient",
-                                       "optimizer", "evaluation", "env"};
+static const char *const sections[] = {
+    "model", "train", "gradient", "optimizer", "evaluation", "env", "llm"};
 
 /* Reference aliases of two Codex keys, in the reference's fallback order. */
 static const struct {
@@ -674,10 +674,11 @@ static int apply_cfg_option(struct layer *l, const char *item,
         memcpy(section, key, sl);
         section[sl] = '\0';
         if (!is_section(section))
-            return sk_error_set(err, SK_ECONFIG,
-                                "%s: unknown section '%s' (sections: model, "
-                                "train, gradient, optimizer, evaluation, env)",
-                                loc, section);
+            return sk_error_set(
+                err, SK_ECONFIG,
+                "%s: unknown section '%s' (sections: model, "
+                "train, gradient, optimizer, evaluation, env, llm)",
+                loc, section);
         id = sk_option_find(section, dot + 1);
         if (id < 0) {
             const char *hint = suggest_in_section(section, dot + 1);
