@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 fail=0
-files=$(find src tests -name '*.c' -o -name '*.h' | sort)
+files=$(find src tests bench -name '*.c' -o -name '*.h' | sort)
 banned=$(grep -nE '\b(sprintf|vsprintf|strcpy|strcat|strncpy|gets|atoi|atol|strtok|system)[[:space:]]*\(' $files |
     grep -vE '\b(snprintf|vsnprintf)\b' | grep -v '^\S*:[0-9]*:\s*\*' || true)
 if [ -n "$banned" ]; then
