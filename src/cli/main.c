@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -29,6 +30,8 @@ static const struct sk_command commands[] = {
     {"data", cmd_data, "check a configuration's data splits and skill file",
      cmd_data_usage},
     {"help", cmd_help, "show help for skillopt or one command", help_usage},
+    {"llm", cmd_llm, "check that the optimizer and target models answer",
+     cmd_llm_usage},
     {"version", cmd_version, "print the version", version_usage},
 };
 
@@ -74,7 +77,8 @@ static void print_main_help(FILE *fp)
 {
     size_t i;
     fprintf(fp,
-            "usage: skillopt [--version] [--help] COMMAND [ARGS]\n"
+            "usage: skillopt [--version] [--help] [--log-level LEVEL] COMMAND "
+            "[ARGS]\n"
             "\n"
             "skillopt trains an agent's skill document (a markdown file such "
             "as\nSKILL.md) against a frozen target model, keeping only edits "
@@ -85,6 +89,8 @@ static void print_main_help(FILE *fp)
         fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(fp, "\n"
                 "Run 'skillopt help COMMAND' for the options of a command.\n"
+                "Log level (error, warning, info, debug): --log-level or the "
+                "SKILLOPT_LOG\nvariable; the default is warning.\n"
                 "Exit codes: 0 ok, 1 run failed, 2 usage, 3 config or data "
                 "error,\n"
                 "            4 provider error, 5 budget exhausted.\n");
@@ -121,10 +127,45 @@ int cmd_version(int argc, char **argv)
     return SK_EXIT_OK;
 }
 
+/* "error" | "warning" | "info" | "debug" -> level; -1 if unknown. */
+static int parse_level(const char *s)
+{
+    static const char *const names[] = {"error", "warning", "info", "debug"};
+    size_t i;
+    for (i = 0; i < SK_ARRAY_LEN(names); i++)
+        if (strcmp(s, names[i]) == 0)
+            return (int)i;
+    if (strcmp(s, "warn") == 0)
+        return SK_LOG_WARN;
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     const struct sk_command *c;
+    const char *env = getenv("SKILLOPT_LOG");
 
+    /* The level comes from SKILLOPT_LOG, then a leading --log-level. */
+    if (env && *env && parse_level(env) >= 0)
+        sk_log_set_level((enum sk_log_level)parse_level(env));
+    while (argc >= 2 && strncmp(argv[1], "--log-level", 11) == 0) {
+        const char *v = argv[1][11] == '=' ? argv[1] + 12
+                        : argc >= 3        ? argv[2]
+                                           : "";
+        int level = parse_level(v);
+        if (level < 0) {
+            cli_error("--log-level: expected error, warning, info or debug");
+            return SK_EXIT_USAGE;
+        }
+        sk_log_set_level((enum sk_log_level)level);
+        if (argv[1][11] == '=') {
+            argv++;
+            argc--;
+        } else {
+            argv += 2;
+            argc -= 2;
+        }
+    }
     if (argc < 2) {
         print_main_help(stderr);
         return SK_EXIT_USAGE;

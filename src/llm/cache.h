@@ -29,25 +29,28 @@ struct sk_cache;
 /* Parses "off" | "read_write" | "replay". */
 int sk_cache_mode_parse(const char *s, enum sk_cache_mode *out);
 
-/* Opens (creating if needed) the store at path.  Mode off opens nothing
- * and every call is a miss.  SK_EIO with the SQLite message on failure. */
+/* Opens (creating if needed; in replay mode the file must exist) the store
+ * at path.  Mode off opens nothing (path may be "") and every call is a
+ * miss.  SK_EIO naming the path with the SQLite message on failure (also
+ * for a file that is not a cache, or of another format version). */
 int sk_cache_open(const char *path, enum sk_cache_mode mode,
                   struct sk_cache **out, struct sk_error *err);
 void sk_cache_close(struct sk_cache *c); /* NULL ok */
 enum sk_cache_mode sk_cache_mode(const struct sk_cache *c);
 
 /* 64-hex key into key[65]. */
-int sk_cache_key(const char *provider, const char *base_url,
-                 const char *model, const char *canonical, int sample_index,
-                 char key[65]);
+int sk_cache_key(const char *provider, const char *base_url, const char *model,
+                 const char *canonical, int sample_index, char key[65]);
 
 /*
  * Looks key up.  Hit: fills res (status SK_OK, cache_hit = 1, text,
- * reasoning, finish_reason, usage) and returns SK_OK.  Miss: SK_ENOTFOUND
- * (SK_LLM_EREPLAY in replay mode, with a message naming the stage/model).
+ * reasoning, finish_reason, usage) and returns SK_OK; res must be
+ * initialised and its old strings are freed.  Miss: SK_ENOTFOUND
+ * (SK_LLM_EREPLAY in replay mode, with a message naming the key's first 12
+ * hex digits and the file); res is then untouched.
  */
-int sk_cache_get(struct sk_cache *c, const char *key,
-                 struct sk_llm_result *res, struct sk_error *err);
+int sk_cache_get(struct sk_cache *c, const char *key, struct sk_llm_result *res,
+                 struct sk_error *err);
 
 /* Stores a successful result (no-op in off/replay mode or for errors and
  * empty texts). */

@@ -68,14 +68,14 @@ enum sk_http_outcome {
 
 struct sk_http_response {
     enum sk_http_outcome outcome;
-    long status;          /* HTTP status of the last attempt, 0 if none */
-    struct sk_buf body;   /* body of the last attempt */
+    long status;        /* HTTP status of the last attempt, 0 if none */
+    struct sk_buf body; /* body of the last attempt */
     struct sk_http_header *headers; /* of the last attempt */
     size_t n_headers;
-    char error[256];      /* transport error text ("" if none) */
-    int attempts;         /* how many were made */
-    double elapsed_s;     /* from submit to completion, retries included */
-    double first_byte_s;  /* last attempt: time to the first body byte */
+    char error[256];     /* transport error text ("" if none) */
+    int attempts;        /* how many were made */
+    double elapsed_s;    /* from submit to completion, retries included */
+    double first_byte_s; /* last attempt: time to the first body byte */
 };
 
 /* Request building helpers; each returns SK_OK or SK_ENOMEM. */
@@ -93,10 +93,10 @@ const char *sk_http_response_header(const struct sk_http_response *r,
 
 /* Events reported to the observer (for logs and the dashboard). */
 enum sk_http_event_kind {
-    SK_HTTP_EV_RETRY,     /* an attempt failed and will be retried */
-    SK_HTTP_EV_THROTTLE,  /* a request waits for a rate-limit bucket */
-    SK_HTTP_EV_LIMIT,     /* an endpoint's in-flight cap changed */
-    SK_HTTP_EV_DONE       /* a call completed */
+    SK_HTTP_EV_RETRY,    /* an attempt failed and will be retried */
+    SK_HTTP_EV_THROTTLE, /* a request waits for a rate-limit bucket */
+    SK_HTTP_EV_LIMIT,    /* an endpoint's in-flight cap changed */
+    SK_HTTP_EV_DONE      /* a call completed */
 };
 
 struct sk_http_event {
@@ -104,7 +104,8 @@ struct sk_http_event {
     const char *endpoint;
     long status;        /* RETRY/DONE */
     int attempt;        /* RETRY: the attempt that failed (1-based) */
-    long delay_ms;      /* RETRY/THROTTLE: how long it waits */
+    long delay_ms;      /* RETRY/THROTTLE: how long it waits (THROTTLE:
+                           -1 when it waits for an in-flight slot) */
     int in_flight_cap;  /* LIMIT: the new cap */
     const char *reason; /* short text, e.g. "429 Retry-After 2s" */
 };
@@ -112,13 +113,13 @@ struct sk_http_event {
 typedef void (*sk_http_observer_fn)(void *ud, const struct sk_http_event *ev);
 
 struct sk_engine_opts {
-    int max_in_flight;        /* per endpoint upper bound; 0: 256 */
-    int max_total;            /* across endpoints; 0: 4096 */
-    double rpm;               /* requests per minute per endpoint; 0: none */
-    double tpm;               /* tokens per minute per endpoint; 0: none */
-    long backoff_base_ms;     /* 0: 500 */
-    long backoff_max_ms;      /* 0: 60000 */
-    uint64_t seed;            /* jitter seed (0: from the clock) */
+    int max_in_flight;    /* per endpoint upper bound; 0: 256 */
+    int max_total;        /* across endpoints; 0: 4096 */
+    double rpm;           /* requests per minute per endpoint; 0: none */
+    double tpm;           /* tokens per minute per endpoint; 0: none */
+    long backoff_base_ms; /* 0: 500 */
+    long backoff_max_ms;  /* 0: 60000 */
+    uint64_t seed;        /* jitter seed (0: from the clock) */
     sk_http_observer_fn observer; /* may be NULL */
     void *observer_ud;
 };

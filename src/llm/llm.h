@@ -42,8 +42,8 @@ struct sk_llm_image {
     const char *mime;          /* "image/png" */
     const unsigned char *data; /* raw bytes (base64-encoded on the wire) */
     size_t len;
-    const char *url;           /* or a URL instead of data */
-    const char *detail;        /* "auto" | "low" | "high" | NULL */
+    const char *url;    /* or a URL instead of data */
+    const char *detail; /* "auto" | "low" | "high" | NULL */
 };
 
 struct sk_llm_message {
@@ -55,15 +55,15 @@ struct sk_llm_message {
 
 struct sk_llm_request {
     enum sk_role role;
-    const char *stage;     /* "rollout", "analyst", "merge", ... */
-    const char *system;    /* system prompt, may be NULL */
+    const char *stage;  /* "rollout", "analyst", "merge", ... */
+    const char *system; /* system prompt, may be NULL */
     const struct sk_llm_message *messages;
     size_t n_messages;
-    long max_tokens;       /* completion cap; 0: the role's default */
-    int want_json;         /* ask for a JSON object (response_format) */
+    long max_tokens;              /* completion cap; 0: the role's default */
+    int want_json;                /* ask for a JSON object (response_format) */
     const char *reasoning_effort; /* override; NULL: the role's */
-    long timeout_ms;       /* per attempt; 0: the role's */
-    int sample_index;      /* distinguishes samples in the cache */
+    long timeout_ms;              /* per attempt; 0: the role's */
+    int sample_index;             /* distinguishes samples in the cache */
 };
 
 struct sk_usage {
@@ -86,19 +86,19 @@ struct sk_llm_result {
     int attempts;
     int cache_hit;
     double latency_s;
-    char error[512];     /* "openai_chat gpt-4o: HTTP 401: Incorrect API
-                            key provided" - never contains a secret */
+    char error[512]; /* "openai_chat gpt-4o: HTTP 401: Incorrect API
+                        key provided" - never contains a secret */
 };
 
 /* Failure classes of a model call (negative, beyond enum sk_err). */
 enum sk_llm_err {
-    SK_LLM_EPROVIDER = -100, /* the provider answered with an error */
-    SK_LLM_ETRANSPORT = -101,/* network failure after every retry */
-    SK_LLM_ETIMEOUT = -102,  /* timed out after every retry */
-    SK_LLM_EREPLY = -103,    /* a 2xx reply we cannot read */
-    SK_LLM_EBUDGET = -104,   /* the run's cost or token cap is reached */
-    SK_LLM_EREPLAY = -105,   /* replay mode and the reply is not recorded */
-    SK_LLM_EAUTH = -106      /* no usable credential */
+    SK_LLM_EPROVIDER = -100,  /* the provider answered with an error */
+    SK_LLM_ETRANSPORT = -101, /* network failure after every retry */
+    SK_LLM_ETIMEOUT = -102,   /* timed out after every retry */
+    SK_LLM_EREPLY = -103,     /* a 2xx reply we cannot read */
+    SK_LLM_EBUDGET = -104,    /* the run's cost or token cap is reached */
+    SK_LLM_EREPLAY = -105,    /* replay mode and the reply is not recorded */
+    SK_LLM_EAUTH = -106       /* no usable credential */
 };
 
 void sk_llm_result_init(struct sk_llm_result *r);
@@ -107,8 +107,8 @@ void sk_llm_result_release(struct sk_llm_result *r);
 /* A role, resolved from config + environment. */
 struct sk_role_cfg {
     enum sk_role role;
-    char *backend;     /* canonical: openai_chat, openai_compatible,
-                          anthropic, sim, ... */
+    char *backend; /* canonical: openai_chat, openai_compatible,
+                      anthropic, sim, ... */
     enum sk_dialect dialect;
     char *model;       /* model or Azure deployment */
     char *base_url;    /* OpenAI/compat/Anthropic base, or Azure endpoint */
@@ -117,11 +117,11 @@ struct sk_role_cfg {
     char *auth_mode;   /* Azure: api_key | azure_cli | managed_identity */
     char *ad_scope;    /* Azure Entra scope */
     char *mi_client_id;
-    char *reasoning_effort; /* "" = do not send */
-    char *thinking_mode;    /* compat: server_default|enabled|disabled */
-    double temperature;     /* NAN = do not send */
-    long max_tokens;        /* default completion cap */
-    long timeout_ms;        /* per attempt */
+    char *reasoning_effort;        /* "" = do not send */
+    char *thinking_mode;           /* compat: server_default|enabled|disabled */
+    double temperature;            /* NAN = do not send */
+    long max_tokens;               /* default completion cap */
+    long timeout_ms;               /* per attempt */
     int anthropic_thinking_budget; /* 0 = off */
 };
 
@@ -136,7 +136,14 @@ typedef const char *(*sk_getenv_fn)(void *ud, const char *name);
  * reference's precedence (config optimizer_x/target_x > config x > role env
  * > shared env > default) and variable names.  A missing key or endpoint
  * for a backend that needs one is SK_LLM_EAUTH / SK_ECONFIG with a message
- * naming the setting and the variables that can provide it.
+ * naming the setting and the variables that can provide it.  Routing:
+ * openai_chat is Azure OpenAI when an Azure endpoint is configured, else
+ * the OpenAI API; claude_chat is the Anthropic Messages API with
+ * ANTHROPIC_API_KEY (the reference drove the Claude Code CLI instead);
+ * agent-CLI backends are SK_ECONFIG for now.  A model still at the
+ * reference sentinel (gpt-5.5 / gpt-5.4) takes the backend's model
+ * variable or *_DEPLOYMENT when set, else the backend's default model.
+ * On failure out is left empty (released).
  */
 int sk_role_cfg_resolve(const struct sk_config *c, enum sk_role role,
                         sk_getenv_fn getenv_fn, void *ud,
@@ -154,7 +161,17 @@ int sk_provider_build(const struct sk_role_cfg *rc,
  * Reads an HTTP response under rc's dialect into res: on 2xx the text,
  * reasoning, finish reason and usage (SK_OK, or SK_LLM_EREPLY when the body
  * is not what the dialect promises); otherwise SK_LLM_EPROVIDER with the
- * provider's own error text in res->error.
+ * provider's own error text in res->error.  Details: a refusal (OpenAI
+ * message.refusal, a Responses refusal part, Anthropic stop_reason
+ * "refusal") is SK_OK with res->refusal set and res->text ""; finish_reason
+ * "length" (Anthropic max_tokens, Responses max_output_tokens) is SK_OK
+ * with the partial text; finish reasons use the chat vocabulary (stop,
+ * length, content_filter, tool_calls).  <think> blocks are split off only
+ * in the compat dialect.  usage.usage_known is 0 when the reply had no
+ * usage.  Transport outcomes map to SK_LLM_ETIMEOUT / SK_LLM_ETRANSPORT
+ * (SK_LLM_EREPLY for an oversized body).  res must be freshly initialised;
+ * res->status and res->http_status are set; errors are redacted and never
+ * contain rc's key.
  */
 int sk_provider_parse(const struct sk_role_cfg *rc,
                       const struct sk_http_response *resp,
@@ -167,5 +184,19 @@ int sk_provider_parse(const struct sk_role_cfg *rc,
  */
 char *sk_provider_canonical(const struct sk_role_cfg *rc,
                             const struct sk_llm_request *req);
+
+/*
+ * A Microsoft Entra bearer token for rc (auth_mode azure_cli: `az account
+ * get-access-token --resource <ad_scope without /.default>`; managed_identity:
+ * IMDS, or IDENTITY_ENDPOINT + IDENTITY_HEADER on App Service), cached per
+ * (mode, scope, client id) until 300 s before it expires and registered with
+ * the log redactor.  *token_out is new (sk_free).  SK_OK, SK_LLM_EAUTH with
+ * the reason, SK_ECONFIG for another auth mode, or SK_ENOMEM.  Blocking;
+ * thread-safe.
+ */
+int sk_azure_token(const struct sk_role_cfg *rc, char **token_out,
+                   struct sk_error *err);
+/* Forgets every cached token (tests, credential changes). */
+void sk_azure_token_cache_clear(void);
 
 #endif /* SK_LLM_H */

@@ -25,7 +25,7 @@
 
 struct sk_sim_request {
     const char *method;
-    const char *path; /* "/v1/chat/completions" (no query string) */
+    const char *path;  /* "/v1/chat/completions" (no query string) */
     const char *query; /* raw query string or "" */
     const char *const *header_names; /* lower-case */
     const char *const *header_values;
@@ -35,12 +35,12 @@ struct sk_sim_request {
 };
 
 struct sk_sim_reply {
-    int status;              /* 0: 200 */
-    char *content_type;      /* NULL: application/json */
-    char **header_names;     /* extra headers (sk_malloc'd, freed by sim) */
+    int status;          /* 0: 200 */
+    char *content_type;  /* NULL: application/json */
+    char **header_names; /* extra headers (sk_malloc'd, freed by sim) */
     char **header_values;
     size_t n_headers;
-    char *body;              /* sk_malloc'd, freed by the server */
+    char *body; /* sk_malloc'd, freed by the server */
     size_t body_len;
 };
 
@@ -50,18 +50,18 @@ typedef int (*sk_sim_responder_fn)(void *ud, const struct sk_sim_request *req,
 
 struct sk_sim_faults {
     uint64_t seed;
-    double latency_ms_mean;   /* exponential latency added to every reply */
+    double latency_ms_mean; /* exponential latency added to every reply */
     double latency_ms_min;
-    double rate_429;          /* with Retry-After: retry_after_s */
+    double rate_429; /* with Retry-After: retry_after_s */
     double retry_after_s;
     double rate_500;
     double rate_503;
-    double rate_stall;        /* send nothing for stall_ms, then reply */
+    double rate_stall; /* send nothing for stall_ms, then reply */
     double stall_ms;
-    double rate_truncate;     /* Content-Length larger than the body sent */
-    double rate_malformed;    /* a 200 whose body is not JSON */
-    double rate_think;        /* wrap content in <think>...</think> + answer */
-    double rate_empty;        /* empty content */
+    double rate_truncate;  /* Content-Length larger than the body sent */
+    double rate_malformed; /* a 200 whose body is not JSON */
+    double rate_think;     /* wrap content in <think>...</think> + answer */
+    double rate_empty;     /* empty content */
 };
 
 struct sk_sim;

@@ -66,8 +66,10 @@ void sk_ledger_cache_hit(struct sk_ledger *l, enum sk_role role,
 
 struct sk_stage_usage {
     uint64_t calls, errors, cache_hits, retries;
-    uint64_t prompt_tokens, completion_tokens, cached_tokens,
-        reasoning_tokens;
+    uint64_t prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens;
+    uint64_t usage_estimated; /* successful calls whose reply carried no
+                                 usage: charged the reservation's worst
+                                 case */
     double latency_s;
     double cost_usd;
     int cost_unknown; /* some call's model had no price */
@@ -80,8 +82,11 @@ void sk_ledger_get(const struct sk_ledger *l, int role, const char *stage,
 
 /*
  * The reference's token summary {stage: {calls, prompt_tokens,
- * completion_tokens, total_tokens}, "_total": {...}} extended with cached,
- * reasoning, cache_hits, retries, cost_usd (null when unknown), as JSON.
+ * completion_tokens, total_tokens}, "_total": {...}} extended with
+ * cached_tokens, reasoning_tokens, cache_hits, retries, errors,
+ * usage_estimated, latency_s and cost_usd (null when unknown), as JSON
+ * (indent 2, stages merged across roles in first-use order), appended to
+ * out.
  */
 int sk_ledger_summary_json(const struct sk_ledger *l, struct sk_buf *out);
 

@@ -4,7 +4,7 @@
 # Regenerate after an intended change with: SKILLOPT_BLESS=1 sh config.sh
 set -u
 fixtures=config
-. "${SKILLOPT_SOURCE_DIR:-.}/tests/cli/lib.sh"
+. "${SKILLOPT_SOURCE_DIR:-.}/tests/cli/harness.inc"
 
 check unknown_key      config --config unknown_key.yaml
 check malformed        config --config malformed.yaml

@@ -4,7 +4,7 @@
 # Regenerate after an intended change with: SKILLOPT_BLESS=1 sh data.sh
 set -u
 fixtures=data
-. "${SKILLOPT_SOURCE_DIR:-.}/tests/cli/lib.sh"
+. "${SKILLOPT_SOURCE_DIR:-.}/tests/cli/harness.inc"
 
 check data_good        data check --config data.yaml
 check data_not_array   data check --config data.yaml --split_dir notarray

@@ -1,0 +1,77 @@
+/*
+ * client.h - model calls for the rest of the program: one object that
+ * owns the request engine, the two resolved roles, the response cache, the
+ * ledger (accounting and budget) and, for the `sim` backend, the
+ * in-process simulator.
+ *
+ * A call goes: canonical request -> cache lookup (a hit costs nothing) ->
+ * budget reservation (refused: SK_LLM_EBUDGET, nothing is sent) -> provider
+ * request -> engine (retries, rate limits) -> provider parse -> ledger
+ * settlement -> cache store.  Batches are submitted at once and their
+ * results come back in submission order, whatever order replies arrive in.
+ * Every failure is a status on the result (never an empty answer); each
+ * request leaves one redacted line in <run_dir>/llm_requests.jsonl when a
+ * run directory is given.
+ *
+ * Ownership: the client borrows the config for its lifetime; results are
+ * the caller's (sk_llm_result_release).
+ */
+#ifndef SK_CLIENT_H
+#define SK_CLIENT_H
+
+#include <stddef.h>
+
+#include "common.h"
+#include "llm/llm.h"
+#include "llm/sim.h"
+
+struct sk_config;
+struct sk_ledger;
+
+struct sk_llm_client_opts {
+    const char *run_dir;    /* cache and request log live here; NULL: none
+                               (the cache then needs llm.cache_path, or is
+                               off) */
+    sk_getenv_fn getenv_fn; /* NULL: getenv */
+    void *getenv_ud;
+    sk_sim_responder_fn sim_responder; /* for the sim backend; NULL: echo */
+    void *sim_ud;
+};
+
+struct sk_llm_client;
+
+/*
+ * Resolves both roles, opens the cache and the ledger and starts the
+ * engine (and the simulator if a role uses it).  Configuration problems
+ * (missing key or endpoint, bad pricing file) are reported here, before
+ * any work: SK_ECONFIG / SK_LLM_EAUTH with err naming the setting.
+ */
+int sk_llm_client_new(const struct sk_config *cfg,
+                      const struct sk_llm_client_opts *opts,
+                      struct sk_llm_client **out, struct sk_error *err);
+void sk_llm_client_free(struct sk_llm_client *c); /* NULL ok */
+
+/* One call; blocks.  Returns res->status. */
+int sk_llm_call(struct sk_llm_client *c, const struct sk_llm_request *req,
+                struct sk_llm_result *res);
+
+/*
+ * n calls at once; res[i] answers reqs[i].  Returns SK_OK when every call
+ * succeeded, else the status of the first failed one (all results are
+ * filled either way).
+ */
+int sk_llm_call_batch(struct sk_llm_client *c,
+                      const struct sk_llm_request *reqs, size_t n,
+                      struct sk_llm_result *res);
+
+const struct sk_role_cfg *sk_llm_client_role(const struct sk_llm_client *c,
+                                             enum sk_role role);
+struct sk_ledger *sk_llm_client_ledger(struct sk_llm_client *c);
+/* The simulator, when a role uses it; NULL otherwise. */
+struct sk_sim *sk_llm_client_sim(struct sk_llm_client *c);
+
+/* The exit code a command should use for a failed call's status:
+ * 5 for SK_LLM_EBUDGET, 4 for other provider failures. */
+int sk_llm_exit_code(int status);
+
+#endif /* SK_CLIENT_H */
