@@ -199,6 +199,14 @@ static int run_capture(char *const argv[], struct sk_buf *out,
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    /* Where posix_spawn falls back to fork+exec (valgrind, some libcs) an
+     * exec failure shows up as exit 127 with no output, not as errno. */
+    if (st == SK_OK && *exit_code == 127 && out->len == 0 && errout->len == 0)
+        st = sk_error_set(err, SK_LLM_EAUTH,
+                          "cannot run %s (not found or not executable): "
+                          "install the Azure CLI and run `az login`, or set "
+                          "AZURE_OPENAI_AUTH_MODE=api_key",
+                          argv[0]);
 out:
     if (fa_ok)
         posix_spawn_file_actions_destroy(&fa);

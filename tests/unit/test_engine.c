@@ -806,8 +806,9 @@ static void test_engine__many_in_flight(void **state)
     }
     sk_free(calls);
     assert_int_equal(f.sc.calls, MANY);
-    /* Coarse: the server saw many requests at the same time. */
-    assert_true(f.sc.peak >= 20);
+    /* Coarse: the server saw many requests at the same time (valgrind
+     * serialises threads, so there only overlap itself is checked). */
+    assert_true(f.sc.peak >= (under_valgrind() ? 2 : 20));
     fixture_stop(&f);
 }
 
