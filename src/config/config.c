@@ -22,10 +22,10 @@
 #include <jansson.h>
 #include <libfyaml.h>
 
+#include "config/yaml.h"
 #include "util/alloc.h"
 #include "util/fs.h"
 #include "util/log.h"
-#include "util/utf8.h"
 
 #define MAX_CONFIG_BYTES (1u << 20) /* a config file is small text */
 #define MAX_BASE_DEPTH 32
@@ -386,44 +386,6 @@ static int read_section(const char *path, const char *section,
     return SK_OK;
 }
 
-static int yaml_parse(const char *path, const char *text, size_t len,
-                      struct fy_document **out, struct sk_error *err)
-{
-    struct fy_diag_cfg dcfg;
-    struct fy_diag *diag;
-    struct fy_parse_cfg pcfg;
-    struct fy_document *doc;
-    int rc = SK_OK;
-
-    fy_diag_cfg_default(&dcfg);
-    dcfg.fp = NULL;
-    dcfg.colorize = false;
-    diag = fy_diag_create(&dcfg);
-    if (!diag)
-        return sk_error_set(err, SK_ENOMEM, "%s: out of memory", path);
-    fy_diag_set_collect_errors(diag, true);
-    memset(&pcfg, 0, sizeof pcfg);
-    pcfg.flags = FYPCF_QUIET | FYPCF_RESOLVE_DOCUMENT;
-    pcfg.diag = diag;
-    doc = fy_document_build_from_string(&pcfg, text, len);
-    if (!doc || fy_diag_got_error(diag)) {
-        void *it = NULL;
-        struct fy_diag_error *e = fy_diag_errors_iterate(diag, &it);
-        if (e)
-            /* libfyaml's collected errors are already 1-based */
-            rc = sk_error_set(err, SK_ECONFIG, "%s:%d:%d: invalid YAML: %s",
-                              path, e->line, e->column, e->msg);
-        else
-            rc = sk_error_set(err, SK_ECONFIG, "%s: invalid YAML", path);
-        if (doc)
-            fy_document_destroy(doc);
-        doc = NULL;
-    }
-    fy_diag_destroy(diag);
-    *out = doc;
-    return rc;
-}
-
 /*
  * Reads one YAML file (no base) into a new layer; *base_out receives the
  * _base_ path as written, or NULL.
@@ -437,7 +399,6 @@ static int read_layer(const char *path, struct layer **out, char **base_out,
     struct layer *l = NULL;
     void *it = NULL;
     struct fy_node_pair *p;
-    size_t bad = 0;
     int rc;
 
     *out = NULL;
@@ -449,16 +410,7 @@ static int read_layer(const char *path, struct layer **out, char **base_out,
             sk_error_set(err, rc, "%s: config file not found", path);
         goto out;
     }
-    if (!sk_utf8_valid(sk_buf_cstr(&text), text.len, &bad)) {
-        int line, col;
-        sk_text_line_col(sk_buf_cstr(&text), bad, &line, &col);
-        rc = sk_error_set(err, SK_ECONFIG,
-                          "%s:%d:%d: not a UTF-8 text file (%s at byte %zu)",
-                          path, line, col,
-                          text.data[bad] ? "invalid UTF-8" : "NUL byte", bad);
-        goto out;
-    }
-    rc = yaml_parse(path, sk_buf_cstr(&text), text.len, &doc, err);
+    rc = sk_yaml_parse(path, sk_buf_cstr(&text), text.len, &doc, err);
     if (rc != SK_OK)
         goto out;
     l = sk_calloc(1, sizeof *l);

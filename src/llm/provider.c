@@ -191,33 +191,6 @@ int provider_split_think(const char *s, char **answer, char **reasoning)
     return rc;
 }
 
-/* Replaces every occurrence of key in s (NUL-terminated, cap bytes). */
-static void scrub(char *s, size_t cap, const char *key)
-{
-    static const char mark[] = "[REDACTED]";
-    size_t kl, ml = sizeof mark - 1;
-    char *p;
-
-    if (!key || strlen(key) < 1)
-        return;
-    kl = strlen(key);
-    p = s;
-    while ((p = strstr(p, key)) != NULL) {
-        size_t tail = strlen(p + kl);
-        size_t used = (size_t)(p - s);
-        if (used + ml + tail + 1 > cap)
-            tail = cap > used + ml + 1 ? cap - used - ml - 1 : 0;
-        if (used + ml + 1 > cap) {
-            *p = '\0';
-            return;
-        }
-        memmove(p + ml, p + kl, tail);
-        p[ml + tail] = '\0';
-        memcpy(p, mark, ml);
-        p += ml;
-    }
-}
-
 void provider_error(struct sk_llm_result *res, const struct sk_role_cfg *rc,
                     const char *fmt, ...)
 {
@@ -232,7 +205,7 @@ void provider_error(struct sk_llm_result *res, const struct sk_role_cfg *rc,
     va_start(ap, fmt);
     vsnprintf(res->error + n, sizeof res->error - (size_t)n, fmt, ap);
     va_end(ap);
-    scrub(res->error, sizeof res->error, rc->api_key);
+    sk_redact_value(res->error, sizeof res->error, rc->api_key);
     sk_log_redact(res->error, sizeof res->error);
 }
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/yaml.h"
 #include "util/alloc.h"
 #include "util/fs.h"
 
@@ -293,9 +294,6 @@ static int read_model(struct sk_ledger *l, const char *path, struct fy_node *k,
 static int parse_pricing(struct sk_ledger *l, const char *path,
                          const char *text, size_t len, struct sk_error *err)
 {
-    struct fy_diag_cfg dcfg;
-    struct fy_diag *diag;
-    struct fy_parse_cfg pcfg;
     struct fy_document *doc = NULL;
     struct fy_node *root, *models = NULL;
     struct fy_node_pair *p;
@@ -303,27 +301,9 @@ static int parse_pricing(struct sk_ledger *l, const char *path,
     char loc[1024];
     int rc = SK_OK;
 
-    fy_diag_cfg_default(&dcfg);
-    dcfg.fp = NULL;
-    dcfg.colorize = false;
-    diag = fy_diag_create(&dcfg);
-    if (!diag)
-        return sk_error_set(err, SK_ENOMEM, "%s: out of memory", path);
-    fy_diag_set_collect_errors(diag, true);
-    memset(&pcfg, 0, sizeof pcfg);
-    pcfg.flags = FYPCF_QUIET | FYPCF_RESOLVE_DOCUMENT;
-    pcfg.diag = diag;
-    doc = fy_document_build_from_string(&pcfg, text, len);
-    if (!doc || fy_diag_got_error(diag)) {
-        void *eit = NULL;
-        struct fy_diag_error *e = fy_diag_errors_iterate(diag, &eit);
-        if (e) /* already 1-based */
-            rc = sk_error_set(err, SK_ECONFIG, "%s:%d:%d: invalid YAML: %s",
-                              path, e->line, e->column, e->msg);
-        else
-            rc = sk_error_set(err, SK_ECONFIG, "%s: invalid YAML", path);
+    rc = sk_yaml_parse(path, text, len, &doc, err);
+    if (rc != SK_OK)
         goto out;
-    }
     root = fy_document_root(doc);
     if (!root || (fy_node_is_scalar(root) && fy_node_is_null(root)))
         goto out; /* an empty file adds nothing */
@@ -369,7 +349,6 @@ static int parse_pricing(struct sk_ledger *l, const char *path,
 out:
     if (doc)
         fy_document_destroy(doc);
-    fy_diag_destroy(diag);
     return rc;
 }
 

@@ -60,30 +60,36 @@ void sk_log_clear_secrets(void)
     n_secrets = 0;
 }
 
+void sk_redact_value(char *s, size_t cap, const char *secret)
+{
+    size_t sl, rl = strlen(REDACTED);
+    char *p = s;
+
+    if (!secret || !*secret)
+        return;
+    sl = strlen(secret);
+    while ((p = strstr(p, secret)) != NULL) {
+        size_t tail = strlen(p + sl);
+        size_t off = (size_t)(p - s);
+        /* Room for the marker: drop the end of the text if needed. */
+        if (off + rl + tail + 1 > cap)
+            tail = cap > off + rl + 1 ? cap - off - rl - 1 : 0;
+        if (off + rl + 1 > cap) {
+            *p = '\0';
+            break;
+        }
+        memmove(p + rl, p + sl, tail);
+        p[rl + tail] = '\0';
+        memcpy(p, REDACTED, rl);
+        p += rl;
+    }
+}
+
 void sk_log_redact(char *s, size_t cap)
 {
     int i;
-    size_t rl = strlen(REDACTED);
-
-    for (i = 0; i < n_secrets; i++) {
-        size_t sl = strlen(secrets[i]);
-        char *p = s;
-        while ((p = strstr(p, secrets[i])) != NULL) {
-            size_t tail = strlen(p + sl);
-            size_t off = (size_t)(p - s);
-            /* Room for the marker: drop the end of the text if needed. */
-            if (off + rl + tail + 1 > cap)
-                tail = cap > off + rl + 1 ? cap - off - rl - 1 : 0;
-            if (off + rl + 1 > cap) {
-                *p = '\0';
-                break;
-            }
-            memmove(p + rl, p + sl, tail);
-            p[rl + tail] = '\0';
-            memcpy(p, REDACTED, rl);
-            p += rl;
-        }
-    }
+    for (i = 0; i < n_secrets; i++)
+        sk_redact_value(s, cap, secrets[i]);
 }
 
 void sk_log_write(enum sk_log_level level, const char *fmt, ...)

@@ -41,6 +41,9 @@ void sk_log_clear_secrets(void);
  */
 void sk_log_redact(char *s, size_t cap);
 
+/* Replaces one secret in s the same way, registered or not. */
+void sk_redact_value(char *s, size_t cap, const char *secret);
+
 void sk_log_write(enum sk_log_level level, const char *fmt, ...)
     SK_PRINTF(2, 3);
 
