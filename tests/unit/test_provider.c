@@ -24,6 +24,7 @@
 #include "llm/http.h"
 #include "llm/llm.h"
 #include "llm/provider.h"
+#include "llm/sim.h"
 #include "testutil.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -803,6 +804,80 @@ static void test_provider__azure_cli_token_cached(void **state)
     sk_role_cfg_release(&rc);
 }
 
+/* App Service style managed identity: the token endpoint and its header
+ * come from IDENTITY_ENDPOINT / IDENTITY_HEADER; here a local server. */
+struct mi_seen {
+    int calls;
+    char query[512];
+    char header[128];
+    int fail;
+};
+
+static int mi_responder(void *ud, const struct sk_sim_request *req,
+                        struct sk_sim_reply *reply)
+{
+    struct mi_seen *m = ud;
+    size_t i;
+    m->calls++;
+    snprintf(m->query, sizeof m->query, "%s", req->query);
+    for (i = 0; i < req->n_headers; i++)
+        if (strcmp(req->header_names[i], "x-identity-header") == 0)
+            snprintf(m->header, sizeof m->header, "%s", req->header_values[i]);
+    if (m->fail) {
+        reply->status = 400;
+        reply->body = sk_strdup("{\"error\":\"invalid_request\"}");
+    } else {
+        reply->body = sk_strdup("{\"access_token\":\"mi-token-XYZ123\","
+                                "\"expires_on\":\"4070908800\","
+                                "\"token_type\":\"Bearer\"}");
+    }
+    reply->body_len = strlen(reply->body);
+    return 0;
+}
+
+static void test_provider__managed_identity_token(void **state)
+{
+    struct sk_role_cfg rc;
+    struct sk_error err;
+    struct sk_sim *srv;
+    struct mi_seen m;
+    char url[160], *tok = NULL;
+    (void)state;
+    memset(&m, 0, sizeof m);
+    assert_int_equal(sk_sim_start(mi_responder, &m, NULL, &srv, &err), SK_OK);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/msi/token",
+             sk_sim_port(srv));
+    setenv("IDENTITY_ENDPOINT", url, 1);
+    setenv("IDENTITY_HEADER", "hdr-secret-42", 1);
+    sk_azure_token_cache_clear();
+    azure_rc(&rc);
+    set_field(&rc.auth_mode, "managed_identity");
+    set_field(&rc.mi_client_id, "client-7");
+    assert_int_equal(sk_azure_token(&rc, &tok, &err), SK_OK);
+    assert_string_equal(tok, "mi-token-XYZ123");
+    sk_free(tok);
+    assert_string_equal(m.header, "hdr-secret-42");
+    assert_non_null(strstr(m.query, "api-version=2019-08-01"));
+    assert_non_null(
+        strstr(m.query, "resource=https%3A%2F%2Fcognitiveservices.azure.com"));
+    assert_non_null(strstr(m.query, "client_id=client-7"));
+    /* cached: no second request */
+    assert_int_equal(sk_azure_token(&rc, &tok, &err), SK_OK);
+    sk_free(tok);
+    assert_int_equal(m.calls, 1);
+    /* a refusal is an auth error saying what the endpoint said */
+    sk_azure_token_cache_clear();
+    m.fail = 1;
+    assert_int_equal(sk_azure_token(&rc, &tok, &err), SK_LLM_EAUTH);
+    assert_null(tok);
+    assert_non_null(strstr(err.msg, "HTTP 400"));
+    unsetenv("IDENTITY_ENDPOINT");
+    unsetenv("IDENTITY_HEADER");
+    sk_azure_token_cache_clear();
+    sk_role_cfg_release(&rc);
+    sk_sim_stop(srv);
+}
+
 static void test_provider__azure_token_rejects_api_key_mode(void **state)
 {
     struct sk_role_cfg rc;
@@ -827,6 +902,7 @@ int main(void)
         cmocka_unit_test(test_provider__split_think),
         cmocka_unit_test(test_provider__alloc_sweep),
         cmocka_unit_test(test_provider__azure_cli_token_cached),
+        cmocka_unit_test(test_provider__managed_identity_token),
         cmocka_unit_test(test_provider__azure_token_rejects_api_key_mode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
