@@ -1,0 +1,623 @@
+/*
+ * rollout.c - one rollout pass: resume from results.jsonl, one batch of
+ * target calls for the rest, scoring through the benchmark table, and the
+ * per-item records.  It does not decide what to do with a failed run; it
+ * reports statuses and counts to the trainer.
+ */
+#include "common.h"
+
+#include "train/rollout.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/score.h"
+#include "llm/client.h"
+#include "train/bench.h"
+#include "train/rundir.h"
+#include "util/alloc.h"
+#include "util/buf.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/sha256.h"
+
+/* Bytes of an id kept before the hash suffix when it must be rewritten. */
+#define ID_KEEP 64
+#define ID_MAX_PLAIN 100
+
+static int id_char_ok(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+int sk_rollout_pred_dir(const char *id, struct sk_buf *out)
+{
+    size_t n = strlen(id), i, mark = out->len;
+    char hex[17];
+    int plain = n > 0 && n <= ID_MAX_PLAIN && id[0] != '.', rc;
+
+    for (i = 0; plain && i < n; i++)
+        plain = id_char_ok((unsigned char)id[i]);
+    if (plain)
+        return sk_buf_append(out, id, n);
+    rc = sk_text_hash16(id, n, hex);
+    for (i = 0; rc == SK_OK && i < n && i < ID_KEEP; i++)
+        rc = sk_buf_putc(
+            out, (id_char_ok((unsigned char)id[i]) && !(i == 0 && id[i] == '.'))
+                     ? id[i]
+                     : '_');
+    if (rc == SK_OK)
+        rc = sk_buf_printf(out, "-%s", hex);
+    if (rc != SK_OK)
+        sk_buf_truncate(out, mark);
+    return rc;
+}
+
+/* Per-item state of one run. */
+struct slot {
+    char *id;     /* str(item["id"]) */
+    json_t *row;  /* result row (owned) once known */
+    char *system; /* prompts, when the item is sent */
+    char *user;
+    int sent;    /* index into the batch + 1, 0 when not sent */
+    int persist; /* append the row to results.jsonl */
+};
+
+/* The skeleton row with the reference's defaults, keys in their order. */
+static json_t *base_row(const struct sk_bench *bench, const json_t *item,
+                        const char *id)
+{
+    const char *q = json_string_value(json_object_get(item, "question"));
+    const char *type = json_string_value(json_object_get(item, "task_type"));
+    const json_t *golds = json_object_get(item, "answers");
+    json_t *row;
+
+    if (!type)
+        type = json_string_value(json_object_get(item, "family"));
+    row = json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:i, s:f, s:s, s:o, "
+                    "s:s, s:s, s:b, s:i}",
+                    "id", id, "question", q ? q : "", "task_type",
+                    type ? type : bench->name, "task_description", q ? q : "",
+                    "em", 0.0, "f1", 0.0, "hard", 0, "soft", 0.0,
+                    "predicted_answer", "", "gold_answers",
+                    json_is_array(golds) ? json_deep_copy(golds) : json_array(),
+                    "response", "", "fail_reason", "", "agent_ok", 0, "n_turns",
+                    0);
+    return row;
+}
+
+/* Turns row into an error row with fail_reason "error: msg". */
+static int mark_error(json_t *row, const char *msg)
+{
+    struct sk_buf b;
+    int rc;
+
+    sk_buf_init(&b, SK_BUF_UNLIMITED);
+    rc = sk_buf_printf(&b, "error: %s", msg);
+    if (rc == SK_OK && json_object_set_new(row, "fail_reason",
+                                           json_string(sk_buf_cstr(&b))) != 0)
+        rc = SK_ENOMEM;
+    sk_buf_release(&b);
+    return rc;
+}
+
+/* The verification report appended to the conversation after scoring. */
+static int verification(const json_t *row, struct sk_buf *out)
+{
+    const json_t *golds = json_object_get(row, "gold_answers"), *v;
+    const char *pred =
+        json_string_value(json_object_get(row, "predicted_answer"));
+    const char **g = NULL;
+    char num[32];
+    size_t n = json_array_size(golds), i;
+    int rc;
+
+    if (n) {
+        g = sk_calloc(n, sizeof *g);
+        if (!g)
+            return SK_ENOMEM;
+    }
+    json_array_foreach(golds, i, v) g[i] =
+        json_is_string(v) ? json_string_value(v) : "";
+    rc = sk_buf_printf(out,
+                       "Scoring of this answer against the gold answers\n"
+                       "Question: %s\nPredicted answer: ",
+                       json_string_value(json_object_get(row, "question")));
+    if (rc == SK_OK)
+        rc = sk_score_py_repr(pred ? pred : "", pred ? strlen(pred) : 0, out);
+    if (rc == SK_OK)
+        rc = sk_buf_puts(out, "\nGold answers: ");
+    if (rc == SK_OK)
+        rc = sk_score_py_list_repr(g, n, out);
+    sk_py_float_repr(json_number_value(json_object_get(row, "em")), num,
+                     sizeof num);
+    if (rc == SK_OK)
+        rc = sk_buf_printf(out, "\nExact match: %s\nF1: %.4f", num,
+                           json_number_value(json_object_get(row, "f1")));
+    sk_free(g);
+    return rc;
+}
+
+/* Writes text to dir/name. */
+static int write_text(const char *dir, const char *name, const char *text,
+                      struct sk_error *err)
+{
+    char *p = sk_fs_join(dir, name);
+    int rc;
+
+    if (!p)
+        return sk_error_set(err, SK_ENOMEM, "out of memory");
+    rc = sk_fs_write_atomic(p, text, strlen(text), err);
+    sk_free(p);
+    return rc;
+}
+
+/*
+ * Writes the item's prompts into its predictions directory and, when
+ * response is given, scores it into row and writes conversation.json.
+ */
+static int record_item(const struct sk_bench *bench, const json_t *item,
+                       struct slot *s, const char *pred_root,
+                       const char *response, struct sk_error *err)
+{
+    struct sk_buf d, ver;
+    char *dir = NULL, *conv_path = NULL;
+    json_t *conv = NULL;
+    int rc;
+
+    sk_buf_init(&d, SK_BUF_UNLIMITED);
+    sk_buf_init(&ver, SK_BUF_UNLIMITED);
+    rc = sk_rollout_pred_dir(s->id, &d);
+    if (rc != SK_OK) {
+        sk_error_set(err, rc, "out of memory");
+        goto out;
+    }
+    dir = sk_fs_join(pred_root, sk_buf_cstr(&d));
+    if (!dir) {
+        rc = sk_error_set(err, SK_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = sk_fs_mkdirs(dir, err);
+    if (rc == SK_OK)
+        rc = write_text(dir, "target_system_prompt.txt", s->system, err);
+    if (rc == SK_OK)
+        rc = write_text(dir, "target_user_prompt.txt", s->user, err);
+    if (rc != SK_OK || !response)
+        goto out;
+    rc = bench->score(item, response, s->row, err);
+    if (rc != SK_OK)
+        goto out;
+    rc = SK_ENOMEM;
+    if (json_object_set_new(s->row, "response", json_string(response)) ||
+        json_object_set_new(s->row, "agent_ok", json_true()) ||
+        json_object_set_new(s->row, "n_turns", json_integer(1)))
+        goto oom;
+    if (verification(s->row, &ver) != SK_OK)
+        goto oom;
+    conv = json_pack("[{s:s, s:i, s:s}, {s:s, s:s}]", "role", "assistant",
+                     "turn", 1, "content", response, "role", "system",
+                     "content", sk_buf_cstr(&ver));
+    conv_path = sk_fs_join(dir, "conversation.json");
+    if (!conv || !conv_path)
+        goto oom;
+    rc = sk_json_write_file(conv_path, conv, err);
+    goto out;
+oom:
+    sk_error_set(err, rc, "out of memory");
+out:
+    json_decref(conv);
+    sk_free(conv_path);
+    sk_free(dir);
+    sk_buf_release(&d);
+    sk_buf_release(&ver);
+    return rc;
+}
+
+/*
+ * Makes sure results.jsonl belongs to this skill and benchmark (deleting it
+ * otherwise) and records both in rollout_meta.json.
+ */
+static int check_meta(const char *out_dir, const char *bench, const char *skill,
+                      const char *results_path, struct sk_error *err)
+{
+    char hex[17], *path = sk_fs_join(out_dir, SK_ROLLOUT_META);
+    json_t *meta = NULL, *fresh = NULL;
+    const char *h, *b;
+    int rc;
+
+    if (!path)
+        return sk_error_set(err, SK_ENOMEM, "out of memory");
+    rc = sk_text_hash16(skill, strlen(skill), hex);
+    if (rc != SK_OK) {
+        sk_error_set(err, rc, "out of memory");
+        goto out;
+    }
+    rc = sk_json_read_file(path, &meta, err);
+    if (rc != SK_OK && rc != SK_ENOTFOUND && rc != SK_EPARSE)
+        goto out;
+    h = json_string_value(json_object_get(meta, "skill_hash"));
+    b = json_string_value(json_object_get(meta, "benchmark"));
+    if (h && b && strcmp(h, hex) == 0 && strcmp(b, bench) == 0) {
+        rc = SK_OK;
+        goto out;
+    }
+    if (sk_fs_exists(results_path)) {
+        sk_warn("%s: made with another skill or benchmark (or unknown); "
+                "discarding it",
+                results_path);
+        if (unlink(results_path) != 0) {
+            rc = sk_error_set(err, SK_EIO, "%s: %s", results_path,
+                              strerror(errno));
+            goto out;
+        }
+    }
+    fresh = json_pack("{s:s, s:s}", "skill_hash", hex, "benchmark", bench);
+    if (!fresh) {
+        rc = sk_error_set(err, SK_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = sk_json_write_file(path, fresh, err);
+out:
+    json_decref(meta);
+    json_decref(fresh);
+    sk_free(path);
+    return rc;
+}
+
+/*
+ * Reads results.jsonl into cache (id -> first row with that id).  Lines
+ * that do not parse (a torn last line) or lack a string id are skipped.
+ * *nl_missing is set when the file does not end in a newline.
+ */
+static int load_cache(const char *path, json_t *cache, int *nl_missing,
+                      struct sk_error *err)
+{
+    struct sk_buf b;
+    const char *p, *end, *e;
+    int rc;
+
+    *nl_missing = 0;
+    sk_buf_init(&b, SK_BUF_UNLIMITED);
+    rc = sk_fs_read(path, SK_ROLLOUT_MAX_RESULTS, &b, err);
+    if (rc == SK_ENOTFOUND) {
+        rc = SK_OK;
+        goto out;
+    }
+    if (rc != SK_OK)
+        goto out;
+    *nl_missing = b.len > 0 && b.data[b.len - 1] != '\n';
+    p = sk_buf_cstr(&b);
+    end = p + b.len;
+    for (; p < end; p = e + 1) {
+        json_t *row;
+        const char *id;
+        e = memchr(p, '\n', (size_t)(end - p));
+        if (!e)
+            e = end;
+        row = json_loadb(p, (size_t)(e - p), 0, NULL);
+        id = json_string_value(json_object_get(row, "id"));
+        if (json_is_object(row) && id && !json_object_get(cache, id) &&
+            json_object_set(cache, id, row) != 0) {
+            json_decref(row);
+            rc = sk_error_set(err, SK_ENOMEM, "out of memory");
+            goto out;
+        }
+        json_decref(row);
+    }
+out:
+    sk_buf_release(&b);
+    return rc;
+}
+
+/* Appends the persisted rows of slots, in order, and fsyncs the file. */
+static int append_rows(const char *path, struct slot *slots, size_t n,
+                       int nl_missing, struct sk_error *err)
+{
+    struct sk_buf b;
+    size_t i, off;
+    int fd = -1, rc = SK_OK;
+
+    sk_buf_init(&b, SK_BUF_UNLIMITED);
+    if (nl_missing)
+        rc = sk_buf_putc(&b, '\n');
+    for (i = 0; rc == SK_OK && i < n; i++) {
+        if (!slots[i].persist)
+            continue;
+        rc = sk_json_dump_py(slots[i].row, -1, &b);
+        if (rc == SK_OK)
+            rc = sk_buf_putc(&b, '\n');
+    }
+    if (rc != SK_OK) {
+        sk_error_set(err, rc, "%s: %s", path, sk_strerror(rc));
+        goto out;
+    }
+    if (b.len == 0)
+        goto out;
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        goto io;
+    for (off = 0; off < b.len;) {
+        ssize_t w = write(fd, b.data + off, b.len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            goto io;
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0)
+        goto io;
+    goto out;
+io:
+    rc = sk_error_set(err, SK_EIO, "%s: %s", path, strerror(errno));
+out:
+    if (fd >= 0 && close(fd) != 0 && rc == SK_OK)
+        rc = sk_error_set(err, SK_EIO, "%s: %s", path, strerror(errno));
+    sk_buf_release(&b);
+    return rc;
+}
+
+/* Reads the ids of items into slots; SK_EDATA on a missing or repeated
+ * id. */
+static int read_ids(const json_t *items, struct slot *slots,
+                    struct sk_error *err)
+{
+    json_t *seen = json_object();
+    struct sk_buf b;
+    size_t i;
+    int rc = seen ? SK_OK : SK_ENOMEM;
+
+    sk_buf_init(&b, SK_BUF_UNLIMITED);
+    for (i = 0; rc == SK_OK && i < json_array_size(items); i++) {
+        sk_buf_reset(&b);
+        rc = sk_bench_item_id(json_array_get(items, i), &b, err);
+        if (rc != SK_OK)
+            break;
+        if (json_object_get(seen, sk_buf_cstr(&b))) {
+            rc = sk_error_set(err, SK_EDATA, "duplicate item id %s",
+                              sk_buf_cstr(&b));
+            break;
+        }
+        slots[i].id = sk_strdup(sk_buf_cstr(&b));
+        if (!slots[i].id ||
+            json_object_set_new(seen, slots[i].id, json_true()) != 0)
+            rc = SK_ENOMEM;
+    }
+    if (rc == SK_ENOMEM)
+        sk_error_set(err, rc, "out of memory");
+    json_decref(seen);
+    sk_buf_release(&b);
+    return rc;
+}
+
+/* Builds the prompts of each item not in the cache. */
+static int prepare(const struct sk_bench *bench, const char *skill,
+                   const json_t *items, const char *prompts_dir, json_t *cache,
+                   struct slot *slots, size_t n, size_t *n_send,
+                   struct sk_rollout_stats *st, struct sk_error *err)
+{
+    size_t i;
+    int rc;
+
+    *n_send = 0;
+    for (i = 0; i < n; i++) {
+        const json_t *item = json_array_get(items, i);
+        json_t *hit = json_object_get(cache, slots[i].id);
+        struct sk_error e;
+        if (hit) {
+            slots[i].row = json_incref(hit);
+            st->cached++;
+            continue;
+        }
+        slots[i].row = base_row(bench, item, slots[i].id);
+        if (!slots[i].row)
+            return sk_error_set(err, SK_ENOMEM, "out of memory");
+        memset(&e, 0, sizeof e);
+        rc = bench->build(item, skill, prompts_dir, &slots[i].system,
+                          &slots[i].user, &e);
+        if (rc == SK_ENOMEM || rc == SK_EIO || rc == SK_ENOTFOUND ||
+            rc == SK_EPARSE || rc == SK_ETOOBIG) {
+            /* template or system trouble: no item can be asked */
+            return sk_error_set(err, rc, "%s", e.msg);
+        }
+        if (rc != SK_OK) {
+            st->invalid++;
+            slots[i].persist = 1;
+            rc = mark_error(slots[i].row, e.msg);
+            if (rc != SK_OK)
+                return sk_error_set(err, rc, "out of memory");
+            continue;
+        }
+        slots[i].sent = (int)++*n_send;
+    }
+    return SK_OK;
+}
+
+/* Sends the prepared items in one batch and records every outcome. */
+static int ask_and_record(struct sk_llm_client *client,
+                          const struct sk_bench *bench, const json_t *items,
+                          const char *out_dir, long max_tokens,
+                          struct slot *slots, size_t n, size_t n_send,
+                          int *first_fail, int *budget,
+                          struct sk_rollout_stats *st, struct sk_error *err)
+{
+    struct sk_llm_request *reqs = NULL;
+    struct sk_llm_message *msgs = NULL;
+    struct sk_llm_result *res = NULL;
+    char *pred_root = sk_fs_join(out_dir, SK_ROLLOUT_PREDICTIONS);
+    size_t i, k;
+    int rc = SK_OK;
+
+    if (n_send) {
+        reqs = sk_calloc(n_send, sizeof *reqs);
+        msgs = sk_calloc(n_send, sizeof *msgs);
+        res = sk_calloc(n_send, sizeof *res);
+    }
+    if (!pred_root || (n_send && (!reqs || !msgs || !res))) {
+        rc = sk_error_set(err, SK_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        if (!slots[i].sent)
+            continue;
+        k = (size_t)slots[i].sent - 1;
+        msgs[k].role = "user";
+        msgs[k].content = slots[i].user;
+        reqs[k].role = SK_ROLE_TARGET;
+        reqs[k].stage = "rollout";
+        reqs[k].system = slots[i].system;
+        reqs[k].messages = &msgs[k];
+        reqs[k].n_messages = 1;
+        reqs[k].max_tokens = max_tokens;
+    }
+    for (k = 0; k < n_send; k++)
+        sk_llm_result_init(&res[k]);
+    st->sent = n_send;
+    if (n_send)
+        sk_llm_call_batch(client, reqs, n_send, res);
+    for (i = 0; rc == SK_OK && i < n; i++) {
+        const struct sk_llm_result *r;
+        if (!slots[i].sent)
+            continue;
+        r = &res[slots[i].sent - 1];
+        if (r->status != SK_OK) {
+            st->errors++;
+            if (*first_fail == SK_OK) {
+                *first_fail = r->status;
+                sk_error_set(err, r->status, "item %s: %s", slots[i].id,
+                             r->error);
+            }
+            if (r->status == SK_LLM_EBUDGET && !*budget) {
+                *budget = 1;
+                sk_error_set(err, r->status, "item %s: %s", slots[i].id,
+                             r->error);
+            }
+            rc = mark_error(slots[i].row,
+                            r->error[0] ? r->error : sk_strerror(r->status));
+            if (rc == SK_OK)
+                rc = record_item(bench, json_array_get(items, i), &slots[i],
+                                 pred_root, NULL, err);
+            continue;
+        }
+        slots[i].persist = 1;
+        rc = record_item(bench, json_array_get(items, i), &slots[i], pred_root,
+                         r->text ? r->text : "", err);
+    }
+out:
+    for (k = 0; res && k < n_send; k++)
+        sk_llm_result_release(&res[k]);
+    sk_free(reqs);
+    sk_free(msgs);
+    sk_free(res);
+    sk_free(pred_root);
+    return rc;
+}
+
+/* compute_score over the rows (2.4). */
+static int mean_scores(struct slot *slots, size_t n,
+                       struct sk_rollout_stats *st)
+{
+    double *h = NULL, *s = NULL;
+    size_t i;
+
+    if (n) {
+        h = sk_calloc(n, sizeof *h);
+        s = sk_calloc(n, sizeof *s);
+        if (!h || !s) {
+            sk_free(h);
+            sk_free(s);
+            return SK_ENOMEM;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        h[i] = json_number_value(json_object_get(slots[i].row, "hard"));
+        s[i] = json_number_value(json_object_get(slots[i].row, "soft"));
+    }
+    sk_score_mean(h, s, n, &st->hard_mean, &st->soft_mean);
+    sk_free(h);
+    sk_free(s);
+    return SK_OK;
+}
+
+int sk_rollout_run(struct sk_llm_client *client, const struct sk_bench *bench,
+                   const char *skill, const struct json_t *items,
+                   const char *out_dir, const char *prompts_dir,
+                   long max_completion_tokens, struct json_t **results_out,
+                   struct sk_rollout_stats *stats, struct sk_error *err)
+{
+    struct sk_rollout_stats st;
+    struct slot *slots = NULL;
+    json_t *cache = NULL, *rows = NULL;
+    char *results_path = NULL;
+    size_t n, i, n_send = 0;
+    int rc, nl_missing = 0, first_fail = SK_OK, budget = 0;
+
+    *results_out = NULL;
+    memset(&st, 0, sizeof st);
+    if (!json_is_array(items) || !bench || !out_dir) {
+        rc = sk_error_set(err, SK_EINVAL, "rollout: bad arguments");
+        goto done;
+    }
+    if (!skill)
+        skill = "";
+    n = json_array_size(items);
+    st.items = n;
+    if (n) {
+        slots = sk_calloc(n, sizeof *slots);
+    }
+    results_path = sk_fs_join(out_dir, SK_ROLLOUT_RESULTS);
+    cache = json_object();
+    rows = json_array();
+    if ((n && !slots) || !results_path || !cache || !rows) {
+        rc = sk_error_set(err, SK_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = read_ids(items, slots, err);
+    if (rc == SK_OK)
+        rc = sk_fs_mkdirs(out_dir, err);
+    if (rc == SK_OK)
+        rc = check_meta(out_dir, bench->name, skill, results_path, err);
+    if (rc == SK_OK)
+        rc = load_cache(results_path, cache, &nl_missing, err);
+    if (rc == SK_OK)
+        rc = prepare(bench, skill, items, prompts_dir, cache, slots, n, &n_send,
+                     &st, err);
+    if (rc == SK_OK)
+        rc =
+            ask_and_record(client, bench, items, out_dir, max_completion_tokens,
+                           slots, n, n_send, &first_fail, &budget, &st, err);
+    if (rc == SK_OK)
+        rc = append_rows(results_path, slots, n, nl_missing, err);
+    if (rc == SK_OK && mean_scores(slots, n, &st) != SK_OK)
+        rc = sk_error_set(err, SK_ENOMEM, "out of memory");
+    for (i = 0; rc == SK_OK && i < n; i++)
+        if (json_array_append(rows, slots[i].row) != 0)
+            rc = sk_error_set(err, SK_ENOMEM, "out of memory");
+    if (rc != SK_OK)
+        goto out;
+    *results_out = rows;
+    rows = NULL;
+    /* err already names the failure (ask_and_record) */
+    if (budget)
+        rc = SK_LLM_EBUDGET;
+    else if (n > 0 && st.errors == n)
+        rc = first_fail;
+out:
+    for (i = 0; slots && i < n; i++) {
+        sk_free(slots[i].id);
+        sk_free(slots[i].system);
+        sk_free(slots[i].user);
+        json_decref(slots[i].row);
+    }
+    sk_free(slots);
+    sk_free(results_path);
+    json_decref(cache);
+    json_decref(rows);
+done:
+    if (stats)
+        *stats = st;
+    return rc;
+}
