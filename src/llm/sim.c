@@ -283,6 +283,8 @@ static int echo_chat(const struct sk_sim_request *req, struct sk_sim_reply *r)
 
     sk_buf_init(&user, SK_BUF_UNLIMITED);
     sk_buf_init(&content, SK_BUF_UNLIMITED);
+    /* jansson leaves jerr untouched when some allocations fail */
+    memset(&jerr, 0, sizeof jerr);
     root = json_loadb(req->body, req->body_len, 0, &jerr);
     if (!root || !json_is_object(root)) {
         char msg[300];

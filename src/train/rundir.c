@@ -433,10 +433,12 @@ int sk_json_read_file(const char *path, struct json_t **out,
     rc = sk_fs_read(path, SK_RUNDIR_MAX_JSON, &text, err);
     if (rc != SK_OK)
         goto out;
+    /* jansson leaves jerr untouched when some allocations fail */
+    memset(&jerr, 0, sizeof jerr);
     *out = json_loadb(sk_buf_cstr(&text), text.len, JSON_DECODE_ANY, &jerr);
     if (!*out) {
         /* jansson reports allocation failure as json_error_out_of_memory. */
-        if (json_error_code(&jerr) == json_error_out_of_memory)
+        if (json_error_code(&jerr) == json_error_out_of_memory || !jerr.text[0])
             rc = sk_error_set(err, SK_ENOMEM, "%s: out of memory", path);
         else
             rc = sk_error_set(err, SK_EPARSE, "%s:%d:%d: %s", path, jerr.line,
@@ -467,6 +469,8 @@ int sk_rundir_write_config(const struct sk_rundir *rd,
         rc = sk_error_set(err, rc, "config.json: %s", sk_strerror(rc));
         goto out;
     }
+    /* jansson leaves jerr untouched when some allocations fail */
+    memset(&jerr, 0, sizeof jerr);
     obj = json_loadb(sk_buf_cstr(&text), text.len, 0, &jerr);
     if (!obj) {
         rc = json_error_code(&jerr) == json_error_out_of_memory ? SK_ENOMEM
