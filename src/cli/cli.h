@@ -36,12 +36,14 @@ int cli_exit_for(int status);
 
 int cmd_config(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_llm(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 extern const char cmd_config_usage[];
 extern const char cmd_data_usage[];
+extern const char cmd_eval_usage[];
 extern const char cmd_llm_usage[];
 
 #endif /* SK_CLI_H */
