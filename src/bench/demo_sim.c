@@ -53,6 +53,7 @@ int sk_demo_sim_new(const char *data_dir, uint64_t seed,
         path = sk_fs_join(data_dir, rel);
         if (!path)
             goto nomem;
+        memset(&je, 0, sizeof je);
         arr = json_load_file(path, 0, &je);
         if (!json_is_array(arr)) {
             rc = sk_error_set(err, SK_EDATA, "%s: %s", path,

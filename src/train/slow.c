@@ -276,8 +276,11 @@ static int put_trajectory(struct sk_buf *out, const char *pred_dir,
     rc = SK_OK;
     if (!file.data)
         goto out;
+    /* jansson leaves jerr untouched when some allocations fail */
+    memset(&jerr, 0, sizeof jerr);
     conv = json_loadb(file.data, file.len, 0, &jerr);
-    if (!conv && json_error_code(&jerr) == json_error_out_of_memory) {
+    if (!conv &&
+        (json_error_code(&jerr) == json_error_out_of_memory || !jerr.text[0])) {
         rc = SK_ENOMEM;
         goto out;
     }
