@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "config/config.h"
+#include "data/split.h"
 #include "util/alloc.h"
 
 void cfgargs_release(struct cfgargs *a)
@@ -150,4 +151,19 @@ int cfgargs_load_config(const struct cfgargs *a, const char *cmd,
         return cli_exit_for(rc);
     }
     return SK_EXIT_OK;
+}
+
+void cfgargs_split_opts(const struct sk_config *c, struct sk_split_opts *o)
+{
+    sk_split_opts_init(o);
+    o->mode = c->split_mode;
+    o->split_dir = c->split_dir;
+    o->data_path = c->data_path;
+    o->split_ratio = c->split_ratio;
+    o->split_seed = c->split_seed;
+    o->seed = c->seed;
+    o->limit = (long)c->limit;
+    o->split_output_dir = c->split_output_dir;
+    o->out_root = c->out_root;
+    o->env_name = c->env;
 }

@@ -42,6 +42,9 @@ struct sk_config;
  */
 int cfgargs_load_config(const struct cfgargs *a, const char *cmd,
                         struct sk_config *cfg);
+struct sk_split_opts;
+/* Fills split options from a loaded config (strings borrowed from it). */
+void cfgargs_split_opts(const struct sk_config *cfg, struct sk_split_opts *o);
 /* 1 if --name appears in argv. */
 int cfgargs_has(int argc, char **argv, const char *name);
 

@@ -41,17 +41,7 @@ static int check(const struct sk_config *c)
     size_t len = 0, i;
     int rc, k;
 
-    sk_split_opts_init(&o);
-    o.mode = c->split_mode;
-    o.split_dir = c->split_dir;
-    o.data_path = c->data_path;
-    o.split_ratio = c->split_ratio;
-    o.split_seed = c->split_seed;
-    o.seed = c->seed;
-    o.limit = (long)c->limit;
-    o.split_output_dir = c->split_output_dir;
-    o.out_root = c->out_root;
-    o.env_name = c->env;
+    cfgargs_split_opts(c, &o);
     sk_splits_init(&s);
     rc = sk_splits_load(&o, &s, &err);
     if (rc != SK_OK) {

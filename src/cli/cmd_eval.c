@@ -137,17 +137,7 @@ static int run_eval(const struct sk_config *c, const char *skill_path,
         cli_error("--skill: %s", err.msg);
         return SK_EXIT_CONFIG;
     }
-    sk_split_opts_init(&so);
-    so.mode = c->split_mode;
-    so.split_dir = c->split_dir;
-    so.data_path = c->data_path;
-    so.split_ratio = c->split_ratio;
-    so.split_seed = c->split_seed;
-    so.seed = c->seed;
-    so.limit = (long)c->limit;
-    so.split_output_dir = c->split_output_dir;
-    so.out_root = c->out_root;
-    so.env_name = c->env;
+    cfgargs_split_opts(c, &so);
     rc = sk_splits_load(&so, &s, &err);
     if (rc == SK_OK)
         rc = pick_items(&s, split, (long)c->test_env_num, &items, &err);
