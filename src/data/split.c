@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/jsonparse.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -374,12 +375,10 @@ static int parse_json(const char *path, const char *text, size_t len,
                       int line_base, json_t **out, struct sk_error *err)
 {
     json_error_t jerr;
-    /* jansson leaves jerr untouched when some early allocations fail */
-    memset(&jerr, 0, sizeof jerr);
-    *out = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    *out = sk_json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (*out)
         return SK_OK;
-    if (json_error_code(&jerr) == json_error_out_of_memory || !jerr.text[0])
+    if (sk_json_oom(&jerr))
         return sk_error_set(err, SK_ENOMEM, "%s: out of memory", path);
     return sk_error_set(err, SK_EDATA, "%s:%d:%d: invalid JSON: %s", path,
                         jerr.line + line_base, jerr.column, jerr.text);
@@ -737,10 +736,8 @@ static int load_raw_items(const char *data_path, json_t **items, char **file,
     while (len && is_space(text[len - 1]))
         len--;
     if (len) {
-        memset(&jerr, 0, sizeof jerr);
-        doc = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
-        if (!doc && (json_error_code(&jerr) == json_error_out_of_memory ||
-                     !jerr.text[0])) {
+        doc = sk_json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+        if (!doc && sk_json_oom(&jerr)) {
             rc = sk_error_set(err, SK_ENOMEM, "%s: out of memory", *file);
             goto out;
         }

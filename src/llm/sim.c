@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "util/jsonparse.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 
@@ -283,9 +284,7 @@ static int echo_chat(const struct sk_sim_request *req, struct sk_sim_reply *r)
 
     sk_buf_init(&user, SK_BUF_UNLIMITED);
     sk_buf_init(&content, SK_BUF_UNLIMITED);
-    /* jansson leaves jerr untouched when some allocations fail */
-    memset(&jerr, 0, sizeof jerr);
-    root = json_loadb(req->body, req->body_len, 0, &jerr);
+    root = sk_json_loadb(req->body, req->body_len, 0, &jerr);
     if (!root || !json_is_object(root)) {
         char msg[300];
         snprintf(msg, sizeof(msg), "could not parse the JSON body: %s",

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "util/jsonparse.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -433,12 +434,9 @@ int sk_json_read_file(const char *path, struct json_t **out,
     rc = sk_fs_read(path, SK_RUNDIR_MAX_JSON, &text, err);
     if (rc != SK_OK)
         goto out;
-    /* jansson leaves jerr untouched when some allocations fail */
-    memset(&jerr, 0, sizeof jerr);
-    *out = json_loadb(sk_buf_cstr(&text), text.len, JSON_DECODE_ANY, &jerr);
+    *out = sk_json_loadb(sk_buf_cstr(&text), text.len, JSON_DECODE_ANY, &jerr);
     if (!*out) {
-        /* jansson reports allocation failure as json_error_out_of_memory. */
-        if (json_error_code(&jerr) == json_error_out_of_memory || !jerr.text[0])
+        if (sk_json_oom(&jerr))
             rc = sk_error_set(err, SK_ENOMEM, "%s: out of memory", path);
         else
             rc = sk_error_set(err, SK_EPARSE, "%s:%d:%d: %s", path, jerr.line,
@@ -469,12 +467,9 @@ int sk_rundir_write_config(const struct sk_rundir *rd,
         rc = sk_error_set(err, rc, "config.json: %s", sk_strerror(rc));
         goto out;
     }
-    /* jansson leaves jerr untouched when some allocations fail */
-    memset(&jerr, 0, sizeof jerr);
-    obj = json_loadb(sk_buf_cstr(&text), text.len, 0, &jerr);
+    obj = sk_json_loadb(sk_buf_cstr(&text), text.len, 0, &jerr);
     if (!obj) {
-        rc = json_error_code(&jerr) == json_error_out_of_memory ? SK_ENOMEM
-                                                                : SK_EPARSE;
+        rc = sk_json_oom(&jerr) ? SK_ENOMEM : SK_EPARSE;
         rc =
             sk_error_set(err, rc, "config.json: printed config: %s", jerr.text);
         goto out;

@@ -19,6 +19,7 @@
 #include "train/prompt.h"
 #include "train/rollout.h"
 #include "train/rundir.h"
+#include "util/jsonparse.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -276,11 +277,8 @@ static int put_trajectory(struct sk_buf *out, const char *pred_dir,
     rc = SK_OK;
     if (!file.data)
         goto out;
-    /* jansson leaves jerr untouched when some allocations fail */
-    memset(&jerr, 0, sizeof jerr);
-    conv = json_loadb(file.data, file.len, 0, &jerr);
-    if (!conv &&
-        (json_error_code(&jerr) == json_error_out_of_memory || !jerr.text[0])) {
+    conv = sk_json_loadb(file.data, file.len, 0, &jerr);
+    if (!conv && (sk_json_oom(&jerr))) {
         rc = SK_ENOMEM;
         goto out;
     }

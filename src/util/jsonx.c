@@ -6,6 +6,7 @@
  * number of them) so hostile replies cannot make extraction quadratic.
  */
 #include "common.h"
+#include "util/jsonparse.h"
 #include "util/jsonx.h"
 
 #include <stdint.h>
@@ -374,11 +375,8 @@ static int parse_strict(const char *s, size_t n, size_t flags,
         jerr->line = jerr->column = -1;
         return SK_OK;
     }
-    /* jansson leaves jerr untouched when some early allocations fail */
-    memset(jerr, 0, sizeof *jerr);
-    *v = json_loadb(s, n, flags, jerr);
-    if (!*v && (jerr->text[0] == '\0' ||
-                json_error_code(jerr) == json_error_out_of_memory))
+    *v = sk_json_loadb(s, n, flags, jerr);
+    if (!*v && sk_json_oom(jerr))
         return SK_ENOMEM;
     return SK_OK;
 }
