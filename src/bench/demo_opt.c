@@ -34,7 +34,8 @@ enum stage {
     ST_LR,
     ST_SLOW,
     ST_META,
-    ST_REWRITE
+    ST_REWRITE,
+    ST_CONSOLIDATE
 };
 
 /* What an analyst or merge reply carries, from the schema it asks for. */
@@ -109,6 +110,9 @@ static enum stage classify(const char *sys, enum payload *pl)
         return ST_SLOW;
     if (has_key(sys, "meta_skill_content"))
         return ST_META;
+    /* after the analysts: their skill-aware suffixes ask for notes too */
+    if (has_key(sys, "appendix_notes"))
+        return ST_CONSOLIDATE;
     if (has_key(sys, "skill_candidates") || has_key(sys, "edits") ||
         has_key(sys, "revise_suggestions"))
         return ST_MERGE;
@@ -754,6 +758,70 @@ out:
     return r;
 }
 
+/* The same note for deduplication: trimmed, ASCII case folded. */
+static int same_note(const char *a, const char *b)
+{
+    size_t la, lb, i;
+    while (isspace((unsigned char)*a))
+        a++;
+    while (isspace((unsigned char)*b))
+        b++;
+    la = strlen(a);
+    lb = strlen(b);
+    while (la > 0 && isspace((unsigned char)a[la - 1]))
+        la--;
+    while (lb > 0 && isspace((unsigned char)b[lb - 1]))
+        lb--;
+    if (la != lb)
+        return 0;
+    for (i = 0; i < la; i++)
+        if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+            return 0;
+    return 1;
+}
+
+/* Appendix consolidation: the notes listed (a JSON list after "## Current
+ * Execution Notes") without case-insensitive duplicates; past three, the
+ * rest are folded into the third so the list shrinks without losing text. */
+static json_t *consolidate(struct req_ctx *c)
+{
+    const char *h = strstr(c->user, "## Current Execution Notes");
+    json_t *in = NULL, *kept = json_array(), *v, *r = NULL;
+    struct sk_buf b;
+    size_t i, j;
+    int rc = SK_OK;
+    sk_buf_init(&b, SK_BUF_UNLIMITED);
+    if (h && (h = strchr(h, '[')))
+        in = json_loads(h, JSON_DISABLE_EOF_CHECK, NULL);
+    if (!kept)
+        goto out;
+    json_array_foreach(in, i, v)
+    {
+        const char *s = json_string_value(v);
+        int dup = 0;
+        for (j = 0; s && j < json_array_size(kept) && !dup; j++)
+            dup = same_note(s, json_string_value(json_array_get(kept, j)));
+        if (s && !dup && json_array_append(kept, v) != 0)
+            goto out;
+    }
+    if (json_array_size(kept) > 3) {
+        for (i = 2; i < json_array_size(kept) && rc == SK_OK; i++)
+            rc = sk_buf_printf(&b, "%s%s", i > 2 ? " " : "",
+                               json_string_value(json_array_get(kept, i)));
+        while (rc == SK_OK && json_array_size(kept) > 2)
+            rc = json_array_remove(kept, 2) == 0 ? SK_OK : SK_ENOMEM;
+        if (rc != SK_OK ||
+            push_new(kept, json_string(sk_buf_cstr(&b))) != SK_OK)
+            goto out;
+    }
+    r = json_pack("{s:O}", "appendix_notes", kept);
+out:
+    sk_buf_release(&b);
+    json_decref(in);
+    json_decref(kept);
+    return r;
+}
+
 static json_t *answer(struct req_ctx *c, enum stage st)
 {
     switch (st) {
@@ -782,6 +850,8 @@ static json_t *answer(struct req_ctx *c, enum stage st)
             "does not ask for.");
     case ST_REWRITE:
         return rewrite_skill(c);
+    case ST_CONSOLIDATE:
+        return consolidate(c);
     case ST_NONE:
         break;
     }

@@ -2,8 +2,9 @@
  * demo_opt.h - the simulator's optimizer role for the demo benchmark: a
  * responder for sk_sim (llm/sim.h) that answers the optimizer's chat
  * requests (analysts, merges, ranking, step size, slow update, meta skill,
- * skill rewrite) with well-formed JSON replies derived from what it is
- * shown, using the demo families' rules (bench/demo.h).
+ * skill rewrite, appendix consolidation) with well-formed JSON replies
+ * derived from what it is shown, using the demo families' rules
+ * (bench/demo.h).
  *
  * The stage is recognised from the reply schema its system prompt asks
  * for; a request it does not recognise gets a 400 error body.  Replies are

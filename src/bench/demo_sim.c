@@ -93,12 +93,14 @@ static const char *content_text(json_t *msg)
     return NULL;
 }
 
-/* The id after "Task id: " in text, into id[cap]; 0 if absent. */
+/* The id after the "Task id: " the demo's task prompt starts with, into
+ * id[cap]; 0 if absent.  Only a prefix counts: optimizer prompts quote
+ * task prompts inside trajectories and must not be taken for tasks. */
 static int task_id(const char *text, char *id, size_t cap)
 {
-    const char *p = text ? strstr(text, "Task id: ") : NULL;
+    const char *p = text;
     size_t n = 0;
-    if (!p)
+    if (!p || strncmp(p, "Task id: ", 9) != 0)
         return 0;
     p += 9;
     while (p[n] && p[n] != '\n' && p[n] != ' ' && n + 1 < cap)

@@ -35,6 +35,8 @@ void cli_error(const char *fmt, ...) SK_PRINTF(1, 2);
 int cli_exit_for(int status);
 
 int cmd_config(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_llm(int argc, char **argv);
@@ -42,8 +44,27 @@ int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 extern const char cmd_config_usage[];
+extern const char cmd_demo_usage[];
+extern const char cmd_train_usage[];
 extern const char cmd_data_usage[];
 extern const char cmd_eval_usage[];
 extern const char cmd_llm_usage[];
+
+struct sk_config;
+
+/* Switches of the training commands. */
+struct cli_train_flags {
+    int dry_run; /* print the plan and estimates, call nothing */
+    int quiet;   /* errors and the final summary only */
+};
+
+/*
+ * Runs (or resumes) a training for a loaded configuration: checks the
+ * benchmark, skill and splits, builds the client (the demo simulator for
+ * env demo), shows progress and prints the summary.  out_root overrides
+ * the configured one when not NULL.  Returns the exit code.
+ */
+int cli_train_run(const struct sk_config *c, const char *out_root,
+                  const struct cli_train_flags *f);
 
 #endif /* SK_CLI_H */

@@ -29,10 +29,14 @@ static const struct sk_command commands[] = {
      cmd_config_usage},
     {"data", cmd_data, "check a configuration's data splits and skill file",
      cmd_data_usage},
+    {"demo", cmd_demo, "train a skill offline against the bundled simulator",
+     cmd_demo_usage},
     {"eval", cmd_eval, "score one skill on one split", cmd_eval_usage},
     {"help", cmd_help, "show help for skillopt or one command", help_usage},
     {"llm", cmd_llm, "check that the optimizer and target models answer",
      cmd_llm_usage},
+    {"train", cmd_train, "train (or resume training) a skill document",
+     cmd_train_usage},
     {"version", cmd_version, "print the version", version_usage},
 };
 

@@ -7,6 +7,7 @@
 #include "common.h"
 #include "llm/client.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <pthread.h>
@@ -34,7 +35,19 @@ struct sk_llm_client {
     struct sk_sim *sim;
     FILE *reqlog; /* <run_dir>/llm_requests.jsonl or NULL */
     pthread_mutex_t log_mu;
+    pthread_mutex_t mu;          /* guards the four fields below */
+    pthread_cond_t completed_cv; /* broadcast when the engine ends a call */
+    uint64_t completed;          /* calls the engine has ended so far */
+    sk_llm_progress_fn progress; /* completion hook or NULL */
+    void *progress_ud;
 };
+
+/*
+ * How long a batch sleeps at most between looks at its calls.  The engine
+ * reports a completion just before it marks the call done, so a waiter can
+ * miss that one wake-up; the bound keeps such a call from waiting longer.
+ */
+#define COMPLETION_SLICE_NS 20000000L
 
 /* What one call of a batch carries between submission and completion. */
 struct pending {
@@ -42,12 +55,25 @@ struct pending {
     char key[65];
     uint64_t ticket;
     int reserved;
+    int finished; /* finish_one has run */
 };
 
 static const char *env_getenv(void *ud, const char *name)
 {
     (void)ud;
     return getenv(name);
+}
+
+/* Engine observer: wakes the batches waiting for any of their calls. */
+static void on_engine_event(void *ud, const struct sk_http_event *ev)
+{
+    struct sk_llm_client *c = ud;
+    if (ev->kind != SK_HTTP_EV_DONE)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->completed++;
+    pthread_cond_broadcast(&c->completed_cv);
+    pthread_mutex_unlock(&c->mu);
 }
 
 static int uses_sim(const struct sk_config *cfg)
@@ -129,6 +155,7 @@ int sk_llm_client_new(const struct sk_config *cfg,
 {
     struct sk_llm_client *c;
     struct sk_engine_opts eo;
+    pthread_condattr_t ca;
     sk_getenv_fn getenv_fn =
         opts && opts->getenv_fn ? opts->getenv_fn : env_getenv;
     void *ud = opts ? opts->getenv_ud : NULL;
@@ -141,6 +168,13 @@ int sk_llm_client_new(const struct sk_config *cfg,
         return sk_error_set(err, SK_ENOMEM, "out of memory");
     c->cfg = cfg;
     pthread_mutex_init(&c->log_mu, NULL);
+    pthread_mutex_init(&c->mu, NULL);
+    /* Waits are bounded on the monotonic clock: wall-clock jumps must not
+     * stall a batch. */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->completed_cv, &ca);
+    pthread_condattr_destroy(&ca);
     for (i = 0; i < SK_ROLE_COUNT; i++)
         sk_role_cfg_init(&c->roles[i]);
     for (i = 0; i < SK_ROLE_COUNT; i++) {
@@ -183,6 +217,8 @@ int sk_llm_client_new(const struct sk_config *cfg,
     eo.rpm = cfg->rpm;
     eo.tpm = cfg->tpm;
     eo.seed = (uint64_t)cfg->seed;
+    eo.observer = on_engine_event;
+    eo.observer_ud = c;
     rc = sk_engine_new(&eo, &c->engine, err);
     if (rc != SK_OK)
         goto fail;
@@ -207,6 +243,8 @@ void sk_llm_client_free(struct sk_llm_client *c)
     for (i = 0; i < SK_ROLE_COUNT; i++)
         sk_role_cfg_release(&c->roles[i]);
     pthread_mutex_destroy(&c->log_mu);
+    pthread_cond_destroy(&c->completed_cv);
+    pthread_mutex_destroy(&c->mu);
     sk_free(c);
 }
 
@@ -224,6 +262,15 @@ struct sk_ledger *sk_llm_client_ledger(struct sk_llm_client *c)
 struct sk_sim *sk_llm_client_sim(struct sk_llm_client *c)
 {
     return c->sim;
+}
+
+void sk_llm_client_set_progress(struct sk_llm_client *c, sk_llm_progress_fn fn,
+                                void *ud)
+{
+    pthread_mutex_lock(&c->mu);
+    c->progress = fn;
+    c->progress_ud = fn ? ud : NULL;
+    pthread_mutex_unlock(&c->mu);
 }
 
 int sk_llm_exit_code(int status)
@@ -422,6 +469,40 @@ static void finish_one(struct sk_llm_client *c,
         sk_debug("%s call failed: %s", req->stage ? req->stage : "llm",
                  res->error);
     log_request(c, req, res);
+    p->finished = 1;
+}
+
+/* Tells the hook (read under the lock, called outside it) that one request
+ * of a batch is final. */
+static void report(struct sk_llm_client *c, const struct sk_llm_request *req,
+                   const struct sk_llm_result *res, size_t done, size_t total)
+{
+    sk_llm_progress_fn fn;
+    void *ud;
+    pthread_mutex_lock(&c->mu);
+    fn = c->progress;
+    ud = c->progress_ud;
+    pthread_mutex_unlock(&c->mu);
+    if (fn)
+        fn(ud, req, res, done, total);
+}
+
+/* Sleeps until the engine ends another call than the `seen` first ones, or
+ * for at most COMPLETION_SLICE_NS. */
+static void wait_completion(struct sk_llm_client *c, uint64_t seen)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl);
+    dl.tv_nsec += COMPLETION_SLICE_NS;
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&c->mu);
+    while (c->completed == seen)
+        if (pthread_cond_timedwait(&c->completed_cv, &c->mu, &dl) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&c->mu);
 }
 
 int sk_llm_call_batch(struct sk_llm_client *c,
@@ -429,26 +510,47 @@ int sk_llm_call_batch(struct sk_llm_client *c,
                       struct sk_llm_result *res)
 {
     struct pending *p;
-    size_t i;
+    size_t i, done = 0;
     int first = SK_OK;
 
     p = sk_calloc(n ? n : 1, sizeof *p);
     if (!p) {
-        for (i = 0; i < n; i++)
+        for (i = 0; i < n; i++) {
+            sk_llm_result_init(&res[i]);
             set_error(&res[i], SK_ENOMEM, "out of memory");
+            report(c, &reqs[i], &res[i], i + 1, n);
+        }
         return SK_ENOMEM;
     }
     /* Everything is submitted before anything is awaited, so the engine
-     * sees the whole batch; results are then read in submission order. */
+     * sees the whole batch. */
     for (i = 0; i < n; i++) {
         sk_llm_result_init(&res[i]);
         start_one(c, &reqs[i], &res[i], &p[i]);
     }
-    for (i = 0; i < n; i++) {
-        finish_one(c, &reqs[i], &res[i], &p[i]);
+    /* Calls are finished in the order they complete (answers without a
+     * request first), so that progress reflects the replies received, not
+     * the slowest call at the head of the batch.  All of it happens on this
+     * thread: `done` needs no atomics, and the ledger, cache and request
+     * log see each call once. */
+    while (done < n) {
+        uint64_t seen;
+        size_t before = done;
+        pthread_mutex_lock(&c->mu);
+        seen = c->completed;
+        pthread_mutex_unlock(&c->mu);
+        for (i = 0; i < n; i++) {
+            if (p[i].finished || (p[i].call && !sk_http_call_done(p[i].call)))
+                continue;
+            finish_one(c, &reqs[i], &res[i], &p[i]);
+            report(c, &reqs[i], &res[i], ++done, n);
+        }
+        if (done == before)
+            wait_completion(c, seen);
+    }
+    for (i = 0; i < n; i++)
         if (res[i].status != SK_OK && first == SK_OK)
             first = res[i].status;
-    }
     sk_free(p);
     return first;
 }

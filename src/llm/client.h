@@ -11,7 +11,8 @@
  * results come back in submission order, whatever order replies arrive in.
  * Every failure is a status on the result (never an empty answer); each
  * request leaves one redacted line in <run_dir>/llm_requests.jsonl when a
- * run directory is given.
+ * run directory is given (in the order requests finish) and is reported to
+ * the optional progress hook.
  *
  * Ownership: the client borrows the config for its lifetime; results are
  * the caller's (sk_llm_result_release).
@@ -63,6 +64,25 @@ int sk_llm_call(struct sk_llm_client *c, const struct sk_llm_request *req,
 int sk_llm_call_batch(struct sk_llm_client *c,
                       const struct sk_llm_request *reqs, size_t n,
                       struct sk_llm_result *res);
+
+/*
+ * Called once per finished request of sk_llm_call / sk_llm_call_batch
+ * (cache hits, refusals and failures included), when its result is final
+ * (parsed, settled in the ledger, cached).  done/total count within the
+ * current batch (total 1 for sk_llm_call); done runs 1..total in the order
+ * requests finish, which is the order replies arrive, not submission order.
+ * It runs on the thread that called sk_llm_call[_batch], so batches run
+ * from several threads call it concurrently: it must be quick and
+ * thread-safe.  req and res are borrowed for the duration of the call.
+ */
+typedef void (*sk_llm_progress_fn)(void *ud, const struct sk_llm_request *req,
+                                   const struct sk_llm_result *res, size_t done,
+                                   size_t total);
+
+/* Installs the completion hook (NULL fn removes it); takes effect for the
+ * requests that finish after it returns.  Safe from any thread. */
+void sk_llm_client_set_progress(struct sk_llm_client *c, sk_llm_progress_fn fn,
+                                void *ud);
 
 const struct sk_role_cfg *sk_llm_client_role(const struct sk_llm_client *c,
                                              enum sk_role role);

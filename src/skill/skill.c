@@ -744,9 +744,9 @@ static int dedupe_add(const char *note, struct sk_note_list *merged,
     return rc;
 }
 
-int sk_skill_appendix_merge(const char *text, size_t len,
-                            const struct sk_note_list *new_notes, char **out,
-                            size_t *out_len)
+static int appendix_write(const char *text, size_t len, int keep_existing,
+                          const struct sk_note_list *new_notes, char **out,
+                          size_t *out_len)
 {
     struct sk_note_list existing, merged, keys;
     struct sk_buf b, tmp, key;
@@ -760,7 +760,7 @@ int sk_skill_appendix_merge(const char *text, size_t len,
     sk_buf_init(&tmp, SK_BUF_UNLIMITED);
     sk_buf_init(&key, SK_BUF_UNLIMITED);
 
-    rc = sk_skill_appendix_notes(text, len, &existing);
+    rc = keep_existing ? sk_skill_appendix_notes(text, len, &existing) : SK_OK;
     for (i = 0; rc == SK_OK && i < existing.len; i++)
         rc = dedupe_add(existing.items[i], &merged, &keys, &tmp, &key);
     for (i = 0; rc == SK_OK && new_notes && i < new_notes->len; i++)
@@ -784,4 +784,18 @@ out:
     sk_note_list_release(&merged);
     sk_note_list_release(&keys);
     return rc;
+}
+
+int sk_skill_appendix_merge(const char *text, size_t len,
+                            const struct sk_note_list *new_notes, char **out,
+                            size_t *out_len)
+{
+    return appendix_write(text, len, 1, new_notes, out, out_len);
+}
+
+int sk_skill_appendix_replace(const char *text, size_t len,
+                              const struct sk_note_list *notes, char **out,
+                              size_t *out_len)
+{
+    return appendix_write(text, len, 0, notes, out, out_len);
 }

@@ -199,4 +199,13 @@ int sk_skill_appendix_merge(const char *text, size_t len,
                             const struct sk_note_list *new_notes, char **out,
                             size_t *out_len);
 
+/*
+ * Like sk_skill_appendix_merge but the existing notes are dropped: the
+ * appendix ends up holding exactly dedupe(notes) (appendix consolidation,
+ * 7.4).
+ */
+int sk_skill_appendix_replace(const char *text, size_t len,
+                              const struct sk_note_list *notes, char **out,
+                              size_t *out_len);
+
 #endif /* SK_SKILL_H */

@@ -42,8 +42,8 @@ struct sk_gate_state {
     double current_score;
     double best_score;
     long best_step;
-    char current_origin[32];
-    char best_origin[32];
+    char current_origin[48];
+    char best_origin[48];
 };
 
 /* Defaults: hard metric, w = 0.5, no density (weight 0.05), default words. */

@@ -11,9 +11,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "llm/client.h"
@@ -367,6 +369,286 @@ static void test_client__unreachable_provider_is_an_error(void **state)
     sk_config_release(&cfg);
 }
 
+/* ---- progress hook ------------------------------------------------------ */
+
+#define REC_MAX 64
+
+/* What the progress hook saw, one row per call. */
+struct rec {
+    pthread_mutex_t mu;
+    const struct sk_llm_request *base; /* the batch's requests */
+    size_t n;                          /* hook calls */
+    size_t done[REC_MAX], total[REC_MAX], idx[REC_MAX];
+    int status[REC_MAX], cache_hit[REC_MAX], has_text[REC_MAX];
+};
+
+static void rec_init(struct rec *r, const struct sk_llm_request *base)
+{
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->mu, NULL);
+    r->base = base;
+}
+
+static void rec_reset(struct rec *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->n = 0;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void rec_hook(void *ud, const struct sk_llm_request *req,
+                     const struct sk_llm_result *res, size_t done, size_t total)
+{
+    struct rec *r = ud;
+    pthread_mutex_lock(&r->mu);
+    if (r->n < REC_MAX) {
+        r->done[r->n] = done;
+        r->total[r->n] = total;
+        r->idx[r->n] = (size_t)(req - r->base);
+        r->status[r->n] = res->status;
+        r->cache_hit[r->n] = res->cache_hit;
+        r->has_text[r->n] = res->text != NULL;
+    }
+    r->n++;
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* The hook fired once per request of a batch of n, with done 1..n in call
+ * order, total n, and the request's final result. */
+static void rec_check(struct rec *r, size_t n, const struct sk_llm_result *res)
+{
+    int seen[REC_MAX] = {0};
+    size_t k;
+    assert_true(n <= REC_MAX);
+    assert_int_equal(r->n, n);
+    for (k = 0; k < n; k++) {
+        assert_int_equal(r->done[k], k + 1);
+        assert_int_equal(r->total[k], n);
+        assert_true(r->idx[k] < n);
+        assert_int_equal(seen[r->idx[k]]++, 0);
+        assert_int_equal(r->status[k], res[r->idx[k]].status);
+        assert_int_equal(r->cache_hit[k], res[r->idx[k]].cache_hit);
+        if (r->status[k] == SK_OK)
+            assert_true(r->has_text[k]);
+    }
+}
+
+/* Responder for the progress tests: "fail-me" gets a 400 (not retried),
+ * "slow-one" is answered only after n_fast other requests were answered,
+ * everything else at once. */
+struct slowpoke {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int fast_answered;
+    int n_fast;
+};
+
+static int progress_responder(void *ud, const struct sk_sim_request *req,
+                              struct sk_sim_reply *reply)
+{
+    struct slowpoke *s = ud;
+    if (strstr(req->body, "fail-me")) {
+        reply->status = 400;
+        reply->body = sk_strdup("{\"error\":{\"message\":\"bad request\"}}");
+        reply->body_len = strlen(reply->body);
+        return 0;
+    }
+    if (strstr(req->body, "slow-one")) {
+        struct timespec dl, pause = {0, 100000000L};
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += 30;
+        pthread_mutex_lock(&s->mu);
+        while (s->fast_answered < s->n_fast)
+            if (pthread_cond_timedwait(&s->cv, &s->mu, &dl) != 0)
+                break;
+        pthread_mutex_unlock(&s->mu);
+        nanosleep(&pause, NULL); /* let the fast replies reach the client */
+    }
+    reply->body = sk_sim_chat_completion("sim-target", "ok", 5, 1);
+    reply->body_len = strlen(reply->body);
+    if (!strstr(req->body, "slow-one")) {
+        pthread_mutex_lock(&s->mu);
+        s->fast_answered++;
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
+    return 0;
+}
+
+static void slowpoke_init(struct slowpoke *s, int n_fast)
+{
+    memset(s, 0, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->n_fast = n_fast;
+}
+
+static void slowpoke_release(struct slowpoke *s)
+{
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+}
+
+static void test_client__progress_hook_batch_cache_and_failures(void **state)
+{
+    struct sk_config cfg;
+    struct sk_llm_client *c;
+    struct sk_llm_client_opts o;
+    struct sk_error err;
+    struct sk_llm_request reqs[10];
+    struct sk_llm_message msgs[10];
+    struct sk_llm_result res[10];
+    char texts[10][32];
+    char *run = sk_fs_join(tmpdir, "run_progress");
+    struct slowpoke sp;
+    struct rec r;
+    size_t i, k, hits;
+    (void)state;
+    slowpoke_init(&sp, 0);
+    memset(reqs, 0, sizeof reqs);
+    rec_init(&r, reqs);
+    assert_int_equal(sk_fs_mkdirs(run, NULL), SK_OK);
+    memset(&o, 0, sizeof o);
+    o.run_dir = run;
+    o.sim_responder = progress_responder;
+    o.sim_ud = &sp;
+    load_cfg(sim_yaml, NULL, 0, &cfg);
+    if (sk_llm_client_new(&cfg, &o, &c, &err) != SK_OK)
+        fail_msg("%s", err.msg);
+    sk_llm_client_set_progress(c, rec_hook, &r);
+    for (i = 0; i < 10; i++) {
+        snprintf(texts[i], sizeof texts[i], "%s %zu",
+                 i == 3 || i == 7 ? "fail-me" : "question", i);
+        ask(&reqs[i], &msgs[i], SK_ROLE_TARGET, texts[i]);
+    }
+
+    /* fresh: 8 answers and 2 provider errors, each reported once */
+    assert_int_equal(sk_llm_call_batch(c, reqs, 10, res), SK_LLM_EPROVIDER);
+    rec_check(&r, 10, res);
+    for (i = 0; i < 10; i++) {
+        assert_int_equal(res[i].status,
+                         i == 3 || i == 7 ? SK_LLM_EPROVIDER : SK_OK);
+        sk_llm_result_release(&res[i]);
+    }
+
+    /* again: the answers are cache hits, the failures are sent again */
+    rec_reset(&r);
+    assert_int_equal(sk_llm_call_batch(c, reqs, 10, res), SK_LLM_EPROVIDER);
+    rec_check(&r, 10, res);
+    for (k = 0, hits = 0; k < 10; k++)
+        hits += (size_t)r.cache_hit[k];
+    assert_int_equal(hits, 8);
+    for (i = 0; i < 10; i++)
+        sk_llm_result_release(&res[i]);
+
+    /* a single call is a batch of one */
+    rec_reset(&r);
+    assert_int_equal(sk_llm_call(c, &reqs[1], &res[1]), SK_OK);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.done[0], 1);
+    assert_int_equal(r.total[0], 1);
+    assert_int_equal(r.idx[0], 1);
+    assert_true(r.cache_hit[0]);
+    sk_llm_result_release(&res[1]);
+
+    /* removed: calls still work and nothing is reported */
+    sk_llm_client_set_progress(c, NULL, &r);
+    rec_reset(&r);
+    assert_int_equal(sk_llm_call_batch(c, reqs, 3, res), SK_OK);
+    assert_int_equal(r.n, 0);
+    for (i = 0; i < 3; i++)
+        sk_llm_result_release(&res[i]);
+    /* an empty batch reports nothing */
+    sk_llm_client_set_progress(c, rec_hook, &r);
+    assert_int_equal(sk_llm_call_batch(c, reqs, 0, res), SK_OK);
+    assert_int_equal(r.n, 0);
+
+    sk_llm_client_free(c);
+    sk_config_release(&cfg);
+    pthread_mutex_destroy(&r.mu);
+    slowpoke_release(&sp);
+    sk_free(run);
+}
+
+static void test_client__progress_hook_budget_refusals(void **state)
+{
+    struct sk_config cfg;
+    struct sk_llm_client *c;
+    struct sk_error err;
+    struct sk_llm_request reqs[4];
+    struct sk_llm_message msgs[4];
+    struct sk_llm_result res[4];
+    const char *opts[] = {"llm.max_tokens=150"};
+    struct rec r;
+    size_t i;
+    (void)state;
+    memset(reqs, 0, sizeof reqs);
+    rec_init(&r, reqs);
+    load_cfg(sim_yaml, opts, 1, &cfg);
+    if (sk_llm_client_new(&cfg, NULL, &c, &err) != SK_OK)
+        fail_msg("%s", err.msg);
+    sk_llm_client_set_progress(c, rec_hook, &r);
+    for (i = 0; i < 4; i++) {
+        ask(&reqs[i], &msgs[i], SK_ROLE_TARGET, "small");
+        reqs[i].sample_index = (int)i;
+        reqs[i].max_tokens = 100;
+    }
+    /* the first reservation fits the cap, the others are refused unsent */
+    assert_int_equal(sk_llm_call_batch(c, reqs, 4, res), SK_LLM_EBUDGET);
+    rec_check(&r, 4, res);
+    assert_int_equal(res[0].status, SK_OK);
+    for (i = 1; i < 4; i++)
+        assert_int_equal(res[i].status, SK_LLM_EBUDGET);
+    assert_int_equal(sk_sim_requests(sk_llm_client_sim(c)), 1);
+    for (i = 0; i < 4; i++)
+        sk_llm_result_release(&res[i]);
+    sk_llm_client_free(c);
+    sk_config_release(&cfg);
+    pthread_mutex_destroy(&r.mu);
+}
+
+static void test_client__progress_follows_completion_order(void **state)
+{
+    struct sk_config cfg;
+    struct sk_llm_client *c;
+    struct sk_llm_client_opts o;
+    struct sk_error err;
+    struct sk_llm_request reqs[8];
+    struct sk_llm_message msgs[8];
+    struct sk_llm_result res[8];
+    char texts[8][32];
+    struct slowpoke sp;
+    struct rec r;
+    size_t i;
+    (void)state;
+    slowpoke_init(&sp, 7);
+    memset(reqs, 0, sizeof reqs);
+    rec_init(&r, reqs);
+    memset(&o, 0, sizeof o);
+    o.sim_responder = progress_responder;
+    o.sim_ud = &sp;
+    load_cfg(sim_yaml, NULL, 0, &cfg);
+    if (sk_llm_client_new(&cfg, &o, &c, &err) != SK_OK)
+        fail_msg("%s", err.msg);
+    sk_llm_client_set_progress(c, rec_hook, &r);
+    for (i = 0; i < 8; i++) {
+        snprintf(texts[i], sizeof texts[i], "%s %zu",
+                 i == 0 ? "slow-one" : "quick", i);
+        ask(&reqs[i], &msgs[i], SK_ROLE_TARGET, texts[i]);
+    }
+    assert_int_equal(sk_llm_call_batch(c, reqs, 8, res), SK_OK);
+    rec_check(&r, 8, res);
+    /* the head of the batch answered last, and was reported last: the
+     * others were not held back behind it */
+    assert_int_equal(r.idx[7], 0);
+    for (i = 0; i < 8; i++)
+        sk_llm_result_release(&res[i]);
+    sk_llm_client_free(c);
+    sk_config_release(&cfg);
+    pthread_mutex_destroy(&r.mu);
+    slowpoke_release(&sp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +657,9 @@ int main(void)
         cmocka_unit_test(test_client__budget_refuses_before_sending),
         cmocka_unit_test(test_client__provider_errors_and_secrets),
         cmocka_unit_test(test_client__unreachable_provider_is_an_error),
+        cmocka_unit_test(test_client__progress_hook_batch_cache_and_failures),
+        cmocka_unit_test(test_client__progress_hook_budget_refusals),
+        cmocka_unit_test(test_client__progress_follows_completion_order),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -158,6 +158,7 @@ static void test_demo_opt__stages_from_real_templates(void **state)
         {"slow_update", "slow_update_content", NULL},
         {"meta_skill", "meta_skill_content", NULL},
         {"rewrite_skill", "new_skill", NULL},
+        {"appendix_consolidate", "appendix_notes", NULL},
     };
     char *user = analyst_user(skill_money, 2, batch, SK_ARRAY_LEN(batch));
     size_t i;
@@ -168,7 +169,8 @@ static void test_demo_opt__stages_from_real_templates(void **state)
         if (!v)
             fail_msg("%s: no %s", rows[i].name, rows[i].key);
         assert_true(json_is_string(json_object_get(r, "reasoning")) ||
-                    json_is_object(json_object_get(r, "patch")));
+                    json_is_object(json_object_get(r, "patch")) ||
+                    json_is_array(json_object_get(r, "appendix_notes")));
         if (rows[i].sub)
             assert_true(json_is_array(
                 json_object_get(json_object_get(r, "patch"), rows[i].sub)));
@@ -180,8 +182,7 @@ static void test_demo_opt__stages_from_real_templates(void **state)
 
 static void test_demo_opt__unrecognised_is_400(void **state)
 {
-    static const char *const names[] = {"format_reminder",
-                                        "appendix_consolidate"};
+    static const char *const names[] = {"format_reminder"};
     int status;
     size_t i;
     (void)state;
@@ -481,6 +482,43 @@ static void test_demo_opt__rewrite_modes_carry_rules(void **state)
     sk_free(sys);
 }
 
+/* Consolidation: case-insensitive duplicates go; past three notes the rest
+ * fold into the third; three distinct notes come back as they are. */
+static void test_demo_opt__consolidates_notes(void **state)
+{
+    static const struct {
+        const char *notes; /* JSON list shown */
+        const char *want;  /* appendix_notes, compact JSON */
+    } rows[] = {
+        {"[\"Check units.\", \"check UNITS. \", \"Use two decimals.\"]",
+         "[\"Check units.\",\"Use two decimals.\"]"},
+        {"[\"A.\", \"B.\", \"C.\"]", "[\"A.\",\"B.\",\"C.\"]"},
+        {"[\"A.\", \"B.\", \"C.\", \"a.\", \"D.\", \"E.\"]",
+         "[\"A.\",\"B.\",\"C. D. E.\"]"},
+        {"[]", "[]"},
+    };
+    char *sys = template_text("appendix_consolidate", NULL);
+    size_t i;
+    (void)state;
+    for (i = 0; i < SK_ARRAY_LEN(rows); i++) {
+        char user[512], *got;
+        json_t *r, *again;
+        snprintf(user, sizeof user,
+                 "## Current Execution Notes (n total)\n%s\n\nCompact them.",
+                 rows[i].notes);
+        r = ask(3, sys, user);
+        got = json_dumps(json_object_get(r, "appendix_notes"), JSON_COMPACT);
+        assert_non_null(got);
+        assert_string_equal(got, rows[i].want);
+        again = ask(99, sys, user); /* no draw involved: seed-independent */
+        assert_true(json_equal(r, again));
+        json_decref(again);
+        sk_free(got);
+        json_decref(r);
+    }
+    sk_free(sys);
+}
+
 struct sweep_ctx {
     struct sk_sim_request req;
 };
@@ -505,6 +543,9 @@ static void test_demo_opt__alloc_failures(void **state)
     static const char ranking_user[] =
         "## Current Skill\nx\n\n## Edit Pool (2 edits, budget=1)\n"
         "[0] a\n[1] unit of measurement";
+    static const char consolidate_user[] =
+        "## Current Execution Notes (5 total)\n[\"A.\", \"a.\", \"B.\", "
+        "\"C.\", \"D.\", \"E.\"]";
     char *user = analyst_user(skill_money, 2, batch, SK_ARRAY_LEN(batch));
     const struct {
         const char *tmpl, *suffix, *user;
@@ -520,6 +561,7 @@ static void test_demo_opt__alloc_failures(void **state)
         {"slow_update", NULL, user},
         {"meta_skill", NULL, user},
         {"rewrite_skill", NULL, user},
+        {"appendix_consolidate", NULL, consolidate_user},
     };
     size_t i;
     (void)state;
@@ -555,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_demo_opt__ranking_prefers_useful),
         cmocka_unit_test(test_demo_opt__slow_update_and_rewrite),
         cmocka_unit_test(test_demo_opt__rewrite_modes_carry_rules),
+        cmocka_unit_test(test_demo_opt__consolidates_notes),
         cmocka_unit_test(test_demo_opt__alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
