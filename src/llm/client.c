@@ -413,6 +413,34 @@ static void start_one(struct sk_llm_client *c, const struct sk_llm_request *req,
         set_error(res, st, "engine: %s", sk_strerror(st));
 }
 
+/* 1 when a call got a 2xx reply that could not be read. */
+static int resp_ok_garbled(const struct sk_llm_result *res)
+{
+    return res->http_status >= 200 && res->http_status < 300 &&
+           (res->status == SK_LLM_EREPLY || res->status == SK_LLM_EPROVIDER);
+}
+
+/* Sends a started call's request again (its reservation is kept). */
+static int resubmit(struct sk_llm_client *c, const struct sk_llm_request *req,
+                    struct pending *p)
+{
+    const struct sk_role_cfg *rc = &c->roles[req->role];
+    struct sk_http_request *hr = NULL;
+    struct sk_error err;
+    long cap = completion_cap(rc, req);
+    int st = sk_provider_build(rc, req, &hr, &err);
+
+    if (st != SK_OK)
+        return st;
+    hr->connect_timeout_ms = (long)c->cfg->connect_timeout * 1000;
+    hr->stall_timeout_ms = (long)c->cfg->stall_timeout * 1000;
+    hr->total_timeout_ms =
+        req->timeout_ms > 0 ? req->timeout_ms : rc->timeout_ms;
+    hr->max_attempts = (int)c->cfg->retries;
+    hr->est_tokens = (uint64_t)cap;
+    return sk_engine_submit(c->engine, hr, &p->call);
+}
+
 /* Completes one started call: waits, reads the reply, settles. */
 static void finish_one(struct sk_llm_client *c,
                        const struct sk_llm_request *req,
@@ -421,7 +449,9 @@ static void finish_one(struct sk_llm_client *c,
     const struct sk_role_cfg *rc = &c->roles[req->role];
     const struct sk_http_response *resp;
     struct sk_error err;
+    int garbled = 0;
 
+again:
     if (p->call) {
         resp = sk_http_call_wait(p->call);
         res->attempts = resp->attempts;
@@ -453,6 +483,17 @@ static void finish_one(struct sk_llm_client *c,
         }
         sk_http_call_free(p->call);
         p->call = NULL;
+        /* A 2xx body that does not parse (cut short, mangled by a proxy)
+         * is a transport fault, not an answer: ask again, within the same
+         * attempt budget, before reporting it. */
+        if (res->status != SK_OK && resp_ok_garbled(res) &&
+            ++garbled < (int)c->cfg->retries && resubmit(c, req, p) == SK_OK) {
+            sk_debug("%s: unreadable reply, asking again",
+                     req->stage ? req->stage : "llm");
+            sk_llm_result_release(res);
+            sk_llm_result_init(res);
+            goto again;
+        }
     }
     if (p->reserved) {
         sk_ledger_settle(c->ledger, p->ticket, req->role, req->stage, rc->model,

@@ -865,9 +865,9 @@ static int final_evaluations(struct sk_trainer *t, struct end_scores *s,
     tr_phase_begin(t, &ph, "test_eval", t->last_step, 0);
     /* (b) S_0, (c) best, (d) final (reusing (c) when it is the same text) */
     rc = test_eval(t, t->initial, "test_eval_baseline", &bh, &bs, &bb, err);
-    if (rc == SK_OK)
+    if (rc == SK_OK && !tr_should_stop(t))
         rc = test_eval(t, t->best, "test_eval", &th, &ts, &tb, err);
-    if (rc == SK_OK) {
+    if (rc == SK_OK && !t->stopped) {
         sk_text_hash16(t->best, strlen(t->best), hb);
         if (strcmp(hc, hb) == 0) {
             fh = th;
@@ -886,7 +886,7 @@ static int final_evaluations(struct sk_trainer *t, struct end_scores *s,
     json_decref(bb);
     json_decref(tb);
     json_decref(fb);
-    if (rc != SK_OK)
+    if (rc != SK_OK || tr_should_stop(t))
         return rc;
     s->base_test_hard = json_real(bh);
     s->base_test_soft = json_real(bs);
@@ -1230,9 +1230,9 @@ int sk_train_run(const struct sk_train_opts *o, struct sk_train_result *res,
 
     /* 1.6: best_skill.md and the state, then the test evaluations */
     rc = save_state(&t, t.last_step, 0, NULL, err);
-    if (rc == SK_OK && t.cfg->eval_test)
+    if (rc == SK_OK && t.cfg->eval_test && !tr_should_stop(&t))
         rc = final_evaluations(&t, &es, res, err);
-    if (rc == SK_OK)
+    if (rc == SK_OK && !tr_should_stop(&t))
         rc = write_summary(&t, &es, tr_now() - t_loop, res, err);
 
 out:
