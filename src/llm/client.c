@@ -40,6 +40,8 @@ struct sk_llm_client {
     uint64_t completed;          /* calls the engine has ended so far */
     sk_llm_progress_fn progress; /* completion hook or NULL */
     void *progress_ud;
+    sk_llm_unusable_fn unusable; /* unusable-reply hook or NULL */
+    void *unusable_ud;
 };
 
 /*
@@ -546,12 +548,42 @@ static void wait_completion(struct sk_llm_client *c, uint64_t seen)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Requests of a role allowed in flight at once (0: no limit): the
+ * optimizer's gradient.analyst_workers, the target's env.workers. */
+static long role_limit(const struct sk_llm_client *c, enum sk_role role)
+{
+    if (role == SK_ROLE_OPTIMIZER)
+        return (long)c->cfg->analyst_workers;
+    return c->cfg->is_null[SK_OPT_workers] ? 0 : (long)c->cfg->workers;
+}
+
+/* Starts the batch's next calls, in order, while their role's limit
+ * allows; *next is the first call not started yet. */
+static void start_more(struct sk_llm_client *c,
+                       const struct sk_llm_request *reqs, size_t n,
+                       struct sk_llm_result *res, struct pending *p,
+                       size_t *next, size_t inflight[SK_ROLE_COUNT])
+{
+    while (*next < n) {
+        size_t i = *next;
+        enum sk_role role = reqs[i].role;
+        long lim = role_limit(c, role);
+        if (lim > 0 && inflight[role] >= (size_t)lim)
+            break;
+        sk_llm_result_init(&res[i]);
+        start_one(c, &reqs[i], &res[i], &p[i]);
+        if (p[i].call)
+            inflight[role]++;
+        (*next)++;
+    }
+}
+
 int sk_llm_call_batch(struct sk_llm_client *c,
                       const struct sk_llm_request *reqs, size_t n,
                       struct sk_llm_result *res)
 {
     struct pending *p;
-    size_t i, done = 0;
+    size_t i, done = 0, next = 0, inflight[SK_ROLE_COUNT] = {0};
     int first = SK_OK;
 
     p = sk_calloc(n ? n : 1, sizeof *p);
@@ -563,12 +595,9 @@ int sk_llm_call_batch(struct sk_llm_client *c,
         }
         return SK_ENOMEM;
     }
-    /* Everything is submitted before anything is awaited, so the engine
-     * sees the whole batch. */
-    for (i = 0; i < n; i++) {
-        sk_llm_result_init(&res[i]);
-        start_one(c, &reqs[i], &res[i], &p[i]);
-    }
+    /* Everything the role limits allow is submitted before anything is
+     * awaited, so the engine sees as much of the batch as it may run. */
+    start_more(c, reqs, n, res, p, &next, inflight);
     /* Calls are finished in the order they complete (answers without a
      * request first), so that progress reflects the replies received, not
      * the slowest call at the head of the batch.  All of it happens on this
@@ -580,12 +609,16 @@ int sk_llm_call_batch(struct sk_llm_client *c,
         pthread_mutex_lock(&c->mu);
         seen = c->completed;
         pthread_mutex_unlock(&c->mu);
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < next; i++) {
+            int had_call = p[i].call != NULL;
             if (p[i].finished || (p[i].call && !sk_http_call_done(p[i].call)))
                 continue;
             finish_one(c, &reqs[i], &res[i], &p[i]);
+            if (had_call)
+                inflight[reqs[i].role]--;
             report(c, &reqs[i], &res[i], ++done, n);
         }
+        start_more(c, reqs, n, res, p, &next, inflight);
         if (done == before)
             wait_completion(c, seen);
     }
@@ -600,4 +633,28 @@ int sk_llm_call(struct sk_llm_client *c, const struct sk_llm_request *req,
                 struct sk_llm_result *res)
 {
     return sk_llm_call_batch(c, req, 1, res);
+}
+
+void sk_llm_client_set_unusable_hook(struct sk_llm_client *c,
+                                     sk_llm_unusable_fn fn, void *ud)
+{
+    pthread_mutex_lock(&c->mu);
+    c->unusable = fn;
+    c->unusable_ud = ud;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void sk_llm_client_note_unusable(struct sk_llm_client *c, const char *stage,
+                                 const char *text)
+{
+    sk_llm_unusable_fn fn;
+    void *ud;
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    fn = c->unusable;
+    ud = c->unusable_ud;
+    pthread_mutex_unlock(&c->mu);
+    if (fn)
+        fn(ud, stage ? stage : "llm", text ? text : "");
 }

@@ -90,6 +90,19 @@ struct sk_ledger *sk_llm_client_ledger(struct sk_llm_client *c);
 /* The simulator, when a role uses it; NULL otherwise. */
 struct sk_sim *sk_llm_client_sim(struct sk_llm_client *c);
 
+/*
+ * Unusable replies: a stage that cannot use a reply (it does not parse or
+ * lacks the fields the stage needs) reports its text here before its retry
+ * or fallback, so the caller can keep and count it.  The hook is called on
+ * the reporting thread; NULL fn removes it.
+ */
+typedef void (*sk_llm_unusable_fn)(void *ud, const char *stage,
+                                   const char *text);
+void sk_llm_client_set_unusable_hook(struct sk_llm_client *c,
+                                     sk_llm_unusable_fn fn, void *ud);
+void sk_llm_client_note_unusable(struct sk_llm_client *c, const char *stage,
+                                 const char *text);
+
 /* The exit code a command should use for a failed call's status:
  * 5 for SK_LLM_EBUDGET, 4 for other provider failures. */
 int sk_llm_exit_code(int status);

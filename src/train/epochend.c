@@ -611,6 +611,10 @@ int tr_epoch_end(struct sk_trainer *t, long e, long g_last,
     memset(&cmp, 0, sizeof cmp);
     if (!t->cfg->use_slow_update && !t->cfg->use_meta_skill)
         return SK_OK;
+    snprintf(rel, sizeof rel, "slow_update/epoch_%02ld/parse_failures", e);
+    rc = tr_keep_unusable(t, rel, err);
+    if (rc != SK_OK)
+        return rc;
     if (e >= 2) {
         rc = prev_epoch_skill(t, e, &prev, err);
         if (rc == SK_OK)

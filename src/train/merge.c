@@ -155,6 +155,7 @@ static void fill_request(struct sk_llm_request *r, const struct merge_ctx *m,
     memset(r, 0, sizeof *r);
     r->role = SK_ROLE_OPTIMIZER;
     r->stage = "merge";
+    r->want_json = 1;
     r->system = system;
     r->messages = msgs;
     r->n_messages = n_msgs;
@@ -202,6 +203,7 @@ static int run_calls(struct merge_ctx *m, const char *system,
         if (accept_reply(res[i].text, m->mode, &out[i]) != SK_OK)
             goto out;
         if (!out[i]) {
+            sk_llm_client_note_unusable(m->c, "merge", res[i].text);
             msgs[3 * i + 1].role = "assistant";
             msgs[3 * i + 1].content = res[i].text;
             msgs[3 * i + 2].role = "user";
@@ -218,9 +220,11 @@ static int run_calls(struct merge_ctx *m, const char *system,
             if (rres[i].status == SK_OK &&
                 accept_reply(rres[i].text, m->mode, &out[retry[i]]) != SK_OK)
                 goto out;
-            if (!out[retry[i]])
+            if (!out[retry[i]] && rres[i].status == SK_OK) {
+                sk_llm_client_note_unusable(m->c, "merge", rres[i].text);
                 sk_warn("merge: optimizer returned unusable output twice; "
                         "using fallback");
+            }
         }
     }
     rc = SK_OK;

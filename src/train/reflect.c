@@ -723,6 +723,7 @@ static int call_round(struct sk_llm_client *c, const struct sk_reflect_opts *o,
         m[2].content = reminder;
         reqs[k].role = SK_ROLE_OPTIMIZER;
         reqs[k].stage = "analyst";
+        reqs[k].want_json = 1;
         reqs[k].system = sys[jobs[i].g->kind == SK_MB_SUCC];
         reqs[k].messages = m;
         reqs[k].n_messages = retry ? 3 : 1;

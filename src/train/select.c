@@ -288,34 +288,79 @@ static int put_items(struct sk_buf *b, const json_t *items,
     return rc;
 }
 
-/* One optimizer call; *text gets the reply (sk_free) or NULL when the
- * call failed, in which case errbuf holds the client's message. */
+/* 1 if text holds a JSON object (the shape every select reply needs). */
+static int holds_object(const char *text)
+{
+    json_t *v = NULL;
+    int ok = sk_extract_json(text, strlen(text), &v, NULL) == SK_OK &&
+             json_is_object(v);
+    json_decref(v);
+    return ok;
+}
+
+/*
+ * One optimizer call, and when its reply holds no JSON object one retry
+ * with the format reminder (bench/prompts_dir select the template) as a
+ * further user turn.  Unusable replies are reported to the client's hook.
+ * *text gets the last reply (sk_free) or NULL when a call failed, with
+ * errbuf holding the client's message.
+ */
 static void call_once(struct sk_llm_client *c, const char *stage,
                       const char *system, const char *user, long max_tokens,
-                      char **text, char *errbuf, size_t errsz)
+                      const char *bench, const char *prompts_dir, char **text,
+                      char *errbuf, size_t errsz)
 {
     struct sk_llm_request req;
-    struct sk_llm_message msg;
+    struct sk_llm_message msgs[3];
     struct sk_llm_result res;
+    struct sk_buf rem;
+    struct sk_error err;
+
     memset(&req, 0, sizeof req);
-    memset(&msg, 0, sizeof msg);
-    msg.role = "user";
-    msg.content = user;
+    memset(msgs, 0, sizeof msgs);
+    msgs[0].role = "user";
+    msgs[0].content = user;
     req.role = SK_ROLE_OPTIMIZER;
     req.stage = stage;
+    req.want_json = 1;
     req.system = system;
-    req.messages = &msg;
+    req.messages = msgs;
     req.n_messages = 1;
     req.max_tokens = max_tokens;
     sk_llm_result_init(&res);
     *text = NULL;
+    if (sk_llm_call(c, &req, &res) != SK_OK) {
+        snprintf(errbuf, errsz, "%s", res.error[0] ? res.error : "call failed");
+        sk_llm_result_release(&res);
+        return;
+    }
+    *text = res.text;
+    res.text = NULL;
+    sk_llm_result_release(&res);
+    if (holds_object(*text))
+        return;
+    sk_llm_client_note_unusable(c, stage, *text);
+    sk_buf_init(&rem, SK_PROMPT_MAX_FILE);
+    if (sk_prompt_lookup("format_reminder", bench, prompts_dir, &rem, &err) !=
+        SK_OK) {
+        sk_buf_release(&rem);
+        return; /* the first reply goes to the stage's fallback */
+    }
+    msgs[1].role = "assistant";
+    msgs[1].content = *text;
+    msgs[2].role = "user";
+    msgs[2].content = rem.data;
+    req.n_messages = 3;
+    sk_llm_result_init(&res);
     if (sk_llm_call(c, &req, &res) == SK_OK) {
+        if (!holds_object(res.text))
+            sk_llm_client_note_unusable(c, stage, res.text);
+        sk_free(*text);
         *text = res.text;
         res.text = NULL;
-    } else {
-        snprintf(errbuf, errsz, "%s", res.error[0] ? res.error : "call failed");
     }
     sk_llm_result_release(&res);
+    sk_buf_release(&rem);
 }
 
 static const char *reasoning_of(const json_t *patch)
@@ -456,8 +501,8 @@ int sk_rank_and_select(struct sk_llm_client *c, const json_t *merged, long k,
     if (rc != SK_OK)
         goto out;
     call_once(c, "ranking", sys.data, user.data,
-              max_tokens > 0 ? max_tokens : SK_SELECT_MAX_TOKENS, &text, ebuf,
-              sizeof ebuf);
+              max_tokens > 0 ? max_tokens : SK_SELECT_MAX_TOKENS, bench,
+              prompts_dir, &text, ebuf, sizeof ebuf);
     if (text) {
         rc = sk_extract_json(text, strlen(text), &reply, NULL);
         if (rc == SK_ENOMEM)
@@ -646,8 +691,8 @@ int sk_autonomous_lr(struct sk_llm_client *c, const struct sk_lr_opts *o,
     }
     ebuf[0] = '\0';
     call_once(c, "lr_autonomous", sys.data, user.data,
-              o->max_tokens > 0 ? o->max_tokens : SK_SELECT_MAX_TOKENS, &text,
-              ebuf, sizeof ebuf);
+              o->max_tokens > 0 ? o->max_tokens : SK_SELECT_MAX_TOKENS,
+              o->bench, o->prompts_dir, &text, ebuf, sizeof ebuf);
     if (!text) {
         error = ebuf;
         sk_warn("autonomous lr: optimizer call failed; learning rate 0");

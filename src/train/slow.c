@@ -500,6 +500,7 @@ static int epoch_call(struct sk_llm_client *c, const char *tmpl,
     msgs[0].content = user;
     req.role = SK_ROLE_OPTIMIZER;
     req.stage = tmpl;
+    req.want_json = 1;
     req.system = sys.data;
     req.messages = msgs;
     req.n_messages = 1;
@@ -512,6 +513,7 @@ static int epoch_call(struct sk_llm_client *c, const char *tmpl,
     rc = usable_reply(res.text, key, reply);
     if (rc != SK_OK || *reply)
         goto out;
+    sk_llm_client_note_unusable(c, tmpl, res.text);
     msgs[1].role = "assistant";
     msgs[1].content = res.text;
     msgs[2].role = "user";
@@ -522,8 +524,10 @@ static int epoch_call(struct sk_llm_client *c, const char *tmpl,
         goto out;
     }
     rc = usable_reply(res2.text, key, reply);
-    if (rc == SK_OK && !*reply)
+    if (rc == SK_OK && !*reply) {
+        sk_llm_client_note_unusable(c, tmpl, res2.text);
         sk_warn("%s: optimizer reply unusable twice", tmpl);
+    }
 out:
     if (rc == SK_ENOMEM)
         sk_error_set(err, SK_ENOMEM, "%s: out of memory", tmpl);

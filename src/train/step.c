@@ -546,7 +546,14 @@ static int commit(struct sk_trainer *t, long g, const char *step_dir,
 {
     int rc;
 
-    rc = set(rec, "current_score", json_real(t->gs.current_score), err);
+    /* unusable replies of merge, ranking and LR (the hook counted them) */
+    rc = set(rec, "n_parse_failures",
+             json_integer(
+                 json_integer_value(json_object_get(rec, "n_parse_failures")) +
+                 t->n_unusable),
+             err);
+    if (rc == SK_OK)
+        rc = set(rec, "current_score", json_real(t->gs.current_score), err);
     if (rc == SK_OK)
         rc = set(rec, "best_score", json_real(t->gs.best_score), err);
     if (rc == SK_OK)
@@ -871,6 +878,11 @@ int tr_step(struct sk_trainer *t, const struct sk_epoch_plan *plan, long g,
     }
     timing = json_object_get(rec, "timing");
     rc = sk_rundir_step_dir(&t->rd, g, -1, 1, &step_dir, err);
+    if (rc == SK_OK) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "steps/step_%04ld/parse_failures", g);
+        rc = tr_keep_unusable(t, rel, err);
+    }
     if (rc != SK_OK)
         goto out;
     sk_info("step %ld/%ld (epoch %ld)", g, t->dims.total_steps, epoch);

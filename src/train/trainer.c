@@ -193,6 +193,36 @@ static void on_complete(void *ud, const struct sk_llm_request *req,
     }
 }
 
+/* The client's unusable-reply hook: keeps each reply as a file. */
+static void on_unusable(void *ud, const char *stage, const char *text)
+{
+    struct sk_trainer *t = ud;
+    struct sk_error err;
+    char name[96], *path;
+    long n;
+
+    if (!t->pf_dir)
+        return;
+    n = ++t->n_unusable;
+    snprintf(name, sizeof name, "%s_%03ld.txt", stage, n);
+    path = sk_fs_join(t->pf_dir, name);
+    if (!path || sk_fs_mkdirs(t->pf_dir, &err) != SK_OK ||
+        sk_fs_write_atomic(path, text, strlen(text), &err) != SK_OK)
+        sk_warn("%s: unusable %s reply not kept", t->pf_dir, stage);
+    sk_free(path);
+}
+
+int tr_keep_unusable(struct sk_trainer *t, const char *rel,
+                     struct sk_error *err)
+{
+    sk_free(t->pf_dir);
+    t->pf_dir = NULL;
+    t->n_unusable = 0;
+    if (!rel)
+        return SK_OK;
+    return sk_rundir_path(&t->rd, rel, 0, &t->pf_dir, err);
+}
+
 /* ---- evaluations ---------------------------------------------------- */
 
 /* First "error: ..." fail_reason among rows, for messages. */
@@ -1108,6 +1138,7 @@ static void trainer_release(struct sk_trainer *t)
     sk_stepbuf_release(&t->sbuf);
     sk_free(t->meta_block);
     sk_free(t->current_path);
+    sk_free(t->pf_dir);
 }
 
 static const char *end_status(int rc, int stopped)
@@ -1204,6 +1235,7 @@ int sk_train_run(const struct sk_train_opts *o, struct sk_train_result *res,
         goto out;
     sk_events_set_clock(t.ev, wall_clock, NULL);
     sk_llm_client_set_progress(t.client, on_complete, &t);
+    sk_llm_client_set_unusable_hook(t.client, on_unusable, &t);
     tr_emit(&t, SK_EVENT_RUN_START,
             json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:s}", "out_root",
                       t.rd.root, "resume_from", (json_int_t)t.resume_from,
@@ -1236,8 +1268,10 @@ int sk_train_run(const struct sk_train_opts *o, struct sk_train_result *res,
         rc = write_summary(&t, &es, tr_now() - t_loop, res, err);
 
 out:
-    if (o->client)
+    if (o->client) {
         sk_llm_client_set_progress(o->client, NULL, NULL);
+        sk_llm_client_set_unusable_hook(o->client, NULL, NULL);
+    }
     res->steps_done = (long)sk_history_len(&t.hist);
     res->best_score = t.gs.best_score;
     res->best_step = t.gs.best_step;

@@ -74,6 +74,8 @@ struct sk_trainer {
     volatile int budget_hit;
     volatile long opt_calls, opt_failures; /* since the last reset */
     char first_failure[512];
+    char *pf_dir;        /* where unusable replies go now, or NULL */
+    long n_unusable;     /* unusable replies reported since pf_dir was set */
     const char *progress_split; /* "train", "selection", ... or NULL */
     long progress_step;
     int stopped; /* interrupted through o->stop */
@@ -138,6 +140,11 @@ int tr_set_text(char **slot, const char *text, struct sk_error *err);
 /* The token usage per stage as {stage: {calls, prompt_tokens,
  * completion_tokens, ...}} (new reference) or NULL. */
 json_t *tr_token_snapshot(struct sk_trainer *t);
+
+/* Sends unusable replies reported from now on to <out_root>/rel (NULL:
+ * stop keeping them) and resets their count. */
+int tr_keep_unusable(struct sk_trainer *t, const char *rel,
+                     struct sk_error *err);
 
 /* ---- step.c ------------------------------------------------------- */
 

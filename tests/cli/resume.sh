@@ -3,7 +3,7 @@
 # points and rerun with the same command ends with the same history (but
 # for timing and token fields), best skill, skills/ and summary scores as
 # an uninterrupted run, and no model request that had completed is sent
-# again.  The simulator adds latency so that the run lasts a few seconds.
+# again (counted in llm_requests.jsonl: one line per finished request).  The simulator adds latency so that the run lasts a few seconds.
 set -u
 bin=${SKILLOPT_BIN:-build/skillopt}
 src=${SKILLOPT_SOURCE_DIR:-.}
@@ -75,11 +75,16 @@ for case in "5 1" "25 2" "50 1" "75 1"; do
         sed 's/^/  /' "$tmp/v"
         fail=$((fail + 1))
     fi
-    # every completed request is in the response cache: over all attempts,
-    # as many requests left for a provider as in the uninterrupted run
+    # No completed request is sent twice: over all attempts, at most as
+    # many requests left for a provider as in the uninterrupted run.  Not
+    # exactly as many: the client (src/llm/client.c, finish_one) stores a
+    # reply in the cache before it logs the request, so a kill between the
+    # two leaves a cached reply without its log line.  That window is
+    # microseconds wide and at most the concurrent batches' callers
+    # (analyst_workers, 8) are in it at once.
     n=$((n + 1))
     sent=$($check sent "$d")
-    if [ "$sent" != "$sent0" ]; then
+    if [ "$sent" -gt "$sent0" ] || [ "$sent" -lt $((sent0 - 8 * kills)) ]; then
         echo "FAIL sent_$pct: killed at $delay s ($kills x): $sent model requests over all attempts, uninterrupted $sent0"
         fail=$((fail + 1))
     fi

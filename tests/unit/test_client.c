@@ -649,6 +649,75 @@ static void test_client__progress_follows_completion_order(void **state)
     slowpoke_release(&sp);
 }
 
+/* Counts requests in flight inside the simulator's responder. */
+struct concurrency {
+    pthread_mutex_t mu;
+    int now, peak;
+};
+
+static int concurrency_responder(void *ud, const struct sk_sim_request *req,
+                                 struct sk_sim_reply *reply)
+{
+    struct concurrency *k = ud;
+    struct timespec ts = {0, 30 * 1000000L};
+    (void)req;
+    pthread_mutex_lock(&k->mu);
+    if (++k->now > k->peak)
+        k->peak = k->now;
+    pthread_mutex_unlock(&k->mu);
+    nanosleep(&ts, NULL);
+    pthread_mutex_lock(&k->mu);
+    k->now--;
+    pthread_mutex_unlock(&k->mu);
+    reply->body = sk_sim_chat_completion("m", "ok", 1, 1);
+    reply->body_len = strlen(reply->body);
+    return 0;
+}
+
+/* gradient.analyst_workers caps optimizer calls in flight, env.workers
+ * target calls; results still answer their requests. */
+static void test_client__role_limits_in_flight(void **state)
+{
+    static const char *const opts[] = {"gradient.analyst_workers=3",
+                                       "env.workers=5"};
+    struct concurrency k;
+    struct sk_config cfg;
+    struct sk_llm_client *c;
+    struct sk_llm_client_opts o;
+    struct sk_error err;
+    struct sk_llm_request reqs[12];
+    struct sk_llm_message msgs[12];
+    struct sk_llm_result res[12];
+    char texts[12][32];
+    size_t i;
+    int role;
+    (void)state;
+
+    for (role = 0; role < 2; role++) {
+        memset(&k, 0, sizeof k);
+        pthread_mutex_init(&k.mu, NULL);
+        load_cfg(sim_yaml, opts, 2, &cfg);
+        memset(&o, 0, sizeof o);
+        o.sim_responder = concurrency_responder;
+        o.sim_ud = &k;
+        if (sk_llm_client_new(&cfg, &o, &c, &err) != SK_OK)
+            fail_msg("%s", err.msg);
+        for (i = 0; i < 12; i++) {
+            snprintf(texts[i], sizeof texts[i], "limit %d %zu", role, i);
+            ask(&reqs[i], &msgs[i], role ? SK_ROLE_TARGET : SK_ROLE_OPTIMIZER,
+                texts[i]);
+        }
+        assert_int_equal(sk_llm_call_batch(c, reqs, 12, res), SK_OK);
+        for (i = 0; i < 12; i++)
+            sk_llm_result_release(&res[i]);
+        /* the cap is reached (the batch is parallel) and never passed */
+        assert_int_equal(k.peak, role ? 5 : 3);
+        sk_llm_client_free(c);
+        sk_config_release(&cfg);
+        pthread_mutex_destroy(&k.mu);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -660,6 +729,7 @@ int main(void)
         cmocka_unit_test(test_client__progress_hook_batch_cache_and_failures),
         cmocka_unit_test(test_client__progress_hook_budget_refusals),
         cmocka_unit_test(test_client__progress_follows_completion_order),
+        cmocka_unit_test(test_client__role_limits_in_flight),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
