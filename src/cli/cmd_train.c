@@ -321,7 +321,7 @@ int cli_train_run(const struct sk_config *c, const char *out_root_in,
     if (rc != SK_OK) {
         cli_error("%s", err.msg);
         code = exit_for_train(rc);
-        if (code == SK_EXIT_PROVIDER || code == SK_EXIT_BUDGET)
+        if (code == SK_EXIT_PROVIDER)
             fprintf(stderr,
                     "everything finished so far is saved in %s; rerun the "
                     "same command to resume\n",

@@ -413,3 +413,40 @@ int sk_cache_put(struct sk_cache *c, const char *key, const char *stage,
     pthread_mutex_unlock(&c->lock);
     return rc;
 }
+
+int sk_cache_foreach_usage(struct sk_cache *c, sk_cache_usage_fn fn, void *ud,
+                           struct sk_error *err)
+{
+    static const char sql[] =
+        "SELECT stage, model, prompt_tokens, completion_tokens, "
+        "cached_tokens, reasoning_tokens, usage_known FROM replies "
+        "ORDER BY rowid";
+    sqlite3_stmt *st = NULL;
+    int step, rc = SK_OK;
+
+    if (!c || !c->db)
+        return SK_OK;
+    pthread_mutex_lock(&c->lock);
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(err, c, "cannot read the stored usage");
+        goto out;
+    }
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sk_usage u;
+        const char *stage = (const char *)sqlite3_column_text(st, 0);
+        const char *model = (const char *)sqlite3_column_text(st, 1);
+        memset(&u, 0, sizeof u);
+        u.prompt_tokens = (uint64_t)sqlite3_column_int64(st, 2);
+        u.completion_tokens = (uint64_t)sqlite3_column_int64(st, 3);
+        u.cached_tokens = (uint64_t)sqlite3_column_int64(st, 4);
+        u.reasoning_tokens = (uint64_t)sqlite3_column_int64(st, 5);
+        u.usage_known = sqlite3_column_int(st, 6) != 0;
+        fn(ud, stage ? stage : "", model ? model : "", &u);
+    }
+    if (step != SQLITE_DONE)
+        rc = db_error(err, c, "cannot read the stored usage");
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}

@@ -58,4 +58,16 @@ int sk_cache_put(struct sk_cache *c, const char *key, const char *stage,
                  const char *model, const struct sk_llm_result *res,
                  struct sk_error *err);
 
+/*
+ * Calls fn once per stored reply with its stage, model and usage (text
+ * fields of the result are not filled), in insertion order.  Used to
+ * account for what earlier processes of a run already spent.  Returns
+ * SK_OK (also in mode off) or SK_EIO.
+ */
+typedef void (*sk_cache_usage_fn)(void *ud, const char *stage,
+                                  const char *model,
+                                  const struct sk_usage *usage);
+int sk_cache_foreach_usage(struct sk_cache *c, sk_cache_usage_fn fn, void *ud,
+                           struct sk_error *err);
+
 #endif /* SK_CACHE_H */

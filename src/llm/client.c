@@ -104,6 +104,22 @@ static void sim_faults(const struct sk_config *cfg, struct sk_sim_faults *f)
     f->rate_think = 0.1 * r;
 }
 
+/* Settles one reply stored by an earlier process of the run. */
+static void count_prior(void *ud, const char *stage, const char *model,
+                        const struct sk_usage *u)
+{
+    struct sk_llm_client *c = ud;
+    struct sk_llm_result r;
+    sk_llm_result_init(&r);
+    r.usage = *u;
+    /* only the target answers rollouts */
+    sk_ledger_settle(c->ledger, 0,
+                     strcmp(stage, "rollout") == 0 ? SK_ROLE_TARGET
+                                                   : SK_ROLE_OPTIMIZER,
+                     stage, model, &r);
+    sk_llm_result_release(&r);
+}
+
 static int open_cache(struct sk_llm_client *c, const char *run_dir,
                       struct sk_error *err)
 {
@@ -214,6 +230,14 @@ int sk_llm_client_new(const struct sk_config *cfg,
     rc = open_reqlog(c, run_dir, err);
     if (rc != SK_OK)
         goto fail;
+    if (run_dir && !*cfg->cache_path) {
+        /* the run's own cache holds every reply an earlier process of the
+         * run paid for: count it, so that accounting and the budget span
+         * the whole run, not this process */
+        rc = sk_cache_foreach_usage(c->cache, count_prior, c, err);
+        if (rc != SK_OK)
+            goto fail;
+    }
     memset(&eo, 0, sizeof eo);
     eo.max_in_flight = (int)cfg->max_in_flight;
     eo.rpm = cfg->rpm;

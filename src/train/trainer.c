@@ -149,10 +149,10 @@ int tr_opt_check(struct sk_trainer *t, const char *phase, struct sk_error *err)
 
     if (__atomic_load_n(&t->budget_hit, __ATOMIC_SEQ_CST))
         return sk_error_set(err, SK_LLM_EBUDGET,
-                            "%s: the run's budget is used up (llm.max_cost_usd "
-                            "/ llm.max_tokens); everything finished is saved, "
-                            "rerun with a higher cap to resume",
-                            phase);
+                            "%s stopped by the budget: %s; everything "
+                            "finished is saved, rerun with a higher cap to "
+                            "continue",
+                            phase, t->budget_msg);
     if (calls > 0 && fails == calls)
         return sk_error_set(err, SK_LLM_EPROVIDER,
                             "%s: every optimizer call failed (%ld of %ld): %s",
@@ -168,8 +168,9 @@ static void on_complete(void *ud, const struct sk_llm_request *req,
     struct sk_trainer *t = ud;
     size_t every;
 
-    if (res->status == SK_LLM_EBUDGET)
-        __atomic_store_n(&t->budget_hit, 1, __ATOMIC_SEQ_CST);
+    if (res->status == SK_LLM_EBUDGET &&
+        __atomic_exchange_n(&t->budget_hit, 1, __ATOMIC_SEQ_CST) == 0)
+        snprintf(t->budget_msg, sizeof t->budget_msg, "%s", res->error);
     if (req->role == SK_ROLE_OPTIMIZER) {
         __atomic_add_fetch(&t->opt_calls, 1, __ATOMIC_SEQ_CST);
         if (res->status != SK_OK && res->status != SK_LLM_EBUDGET &&
@@ -261,11 +262,11 @@ static int run_rollout(struct sk_trainer *t, const char *skill,
                           first_error(*results));
     } else if (rc == SK_LLM_EBUDGET) {
         rc = sk_error_set(err, SK_LLM_EBUDGET,
-                          "%s rollout: the run's budget is used up "
-                          "(llm.max_cost_usd / llm.max_tokens); everything "
+                          "%s rollout stopped by the budget: %s; everything "
                           "finished is saved, rerun with a higher cap to "
-                          "resume",
-                          split);
+                          "continue",
+                          split,
+                          t->budget_msg[0] ? t->budget_msg : "cap reached");
     }
     if (rc != SK_OK) {
         json_decref(*results);
@@ -531,6 +532,140 @@ static int check_settings(struct sk_trainer *t, struct sk_error *err)
     return SK_OK;
 }
 
+/* Settings a resumed run may change: where and how calls are made, not
+ * what is asked or of whom. */
+static int may_change(const char *flat)
+{
+    static const char *const ok[] = {"out_root",
+                                     "max_cost_usd",
+                                     "max_run_tokens",
+                                     "retries",
+                                     "connect_timeout",
+                                     "stall_timeout",
+                                     "optimizer_timeout",
+                                     "max_in_flight",
+                                     "rpm",
+                                     "tpm",
+                                     "cache",
+                                     "cache_path",
+                                     "pricing",
+                                     "sim_latency_ms",
+                                     "sim_fault_rate",
+                                     "sim_seed",
+                                     "workers",
+                                     "max_api_workers",
+                                     "analyst_workers",
+                                     "exec_timeout",
+                                     "optimizer_base_url",
+                                     "target_base_url",
+                                     "optimizer_api_key",
+                                     "target_api_key",
+                                     "azure_endpoint",
+                                     "azure_api_key",
+                                     "azure_openai_endpoint",
+                                     "azure_openai_api_key",
+                                     "optimizer_azure_openai_endpoint",
+                                     "optimizer_azure_openai_api_key",
+                                     "target_azure_openai_endpoint",
+                                     "target_azure_openai_api_key",
+                                     "qwen_chat_base_url",
+                                     "qwen_chat_api_key",
+                                     "minimax_base_url",
+                                     "minimax_api_key",
+                                     "split_output_dir",
+                                     NULL};
+    size_t i;
+    for (i = 0; ok[i]; i++)
+        if (strcmp(flat, ok[i]) == 0)
+            return 1;
+    return strstr(flat, "_api_key") != NULL;
+}
+
+/*
+ * A rerun on an existing run directory must be the same run: the same
+ * configuration (up to may_change) and the same initial skill.  Otherwise
+ * its results would mix two experiments, so it is refused before anything
+ * is written.
+ */
+static int check_same_run(struct sk_trainer *t, const json_t *extra,
+                          struct sk_error *err)
+{
+    struct sk_buf text, diff;
+    json_error_t jerr;
+    json_t *old = NULL, *now = NULL, *v;
+    char *path = NULL, *s0 = NULL;
+    const char *key;
+    size_t n = 0;
+    int rc;
+
+    if (sk_rundir_path(&t->rd, SK_RUNDIR_CONFIG, 0, &path, err) != SK_OK)
+        return SK_ENOMEM;
+    rc = sk_json_read_file(path, &old, err);
+    sk_free(path);
+    path = NULL;
+    if (rc == SK_ENOTFOUND)
+        return SK_OK; /* nothing to compare with */
+    if (rc != SK_OK)
+        return rc;
+    sk_buf_init(&text, SK_BUF_UNLIMITED);
+    sk_buf_init(&diff, 4096);
+    rc = sk_config_print(t->cfg, SK_CONFIG_PRINT_JSON, &text);
+    if (rc == SK_OK) {
+        now = sk_json_loadb(sk_buf_cstr(&text), text.len, 0, &jerr);
+        if (!now || json_object_update(now, (json_t *)extra) != 0)
+            rc = SK_ENOMEM;
+    }
+    if (rc != SK_OK) {
+        rc = OOM(err);
+        goto out;
+    }
+    json_object_foreach(now, key, v)
+    {
+        json_t *o = json_object_get(old, key);
+        if (!o || may_change(key) || json_equal(o, v))
+            continue;
+        if (n++ < 6) {
+            char *a = json_dumps(o, JSON_ENCODE_ANY | JSON_COMPACT);
+            char *b = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+            sk_buf_printf(&diff, "%s%s %s -> %s", n > 1 ? ", " : "", key,
+                          a ? a : "?", b ? b : "?");
+            sk_free(a);
+            sk_free(b);
+        }
+    }
+    if (n > 0) {
+        rc = sk_error_set(err, SK_ECONFIG,
+                          "%s holds a run made with other settings (%s%s); "
+                          "resuming it would mix two experiments: use a new "
+                          "--out_root, or rerun with the original settings",
+                          t->rd.root, sk_buf_cstr(&diff), n > 6 ? ", ..." : "");
+        goto out;
+    }
+    /* the same initial skill */
+    rc = sk_rundir_skill_path(&t->rd, 0, 0, &path, err);
+    if (rc == SK_OK)
+        rc = tr_read_text(path, &s0, err);
+    if (rc == SK_ENOTFOUND) {
+        rc = SK_OK;
+    } else if (rc == SK_OK && strcmp(s0, t->initial) != 0) {
+        rc = sk_error_set(err, SK_ECONFIG,
+                          "%s was trained from another initial skill than "
+                          "%s (see %s); use a new --out_root",
+                          t->rd.root,
+                          t->o->skill_init_path ? t->o->skill_init_path
+                                                : "a blank skill",
+                          path);
+    }
+out:
+    json_decref(old);
+    json_decref(now);
+    sk_free(path);
+    sk_free(s0);
+    sk_buf_release(&text);
+    sk_buf_release(&diff);
+    return rc;
+}
+
 static int write_config(struct sk_trainer *t, struct sk_error *err)
 {
     json_t *extra;
@@ -546,7 +681,9 @@ static int write_config(struct sk_trainer *t, struct sk_error *err)
         sk_lr_control_mode_name(t->lr_mode));
     if (!extra)
         return OOM(err);
-    rc = sk_rundir_write_config(&t->rd, t->cfg, extra, err);
+    rc = check_same_run(t, extra, err);
+    if (rc == SK_OK)
+        rc = sk_rundir_write_config(&t->rd, t->cfg, extra, err);
     json_decref(extra);
     return rc;
 }
@@ -1187,8 +1324,10 @@ int sk_train_run(const struct sk_train_opts *o, struct sk_train_result *res,
         goto out;
     }
     rc = check_settings(&t, err);
-    if (rc == SK_OK)
+    if (rc == SK_OK && o->skill_init_path)
         rc = sk_skill_load(o->skill_init_path, &t.initial, &(size_t){0}, err);
+    else if (rc == SK_OK)
+        rc = tr_set_text(&t.initial, "", err); /* a blank start */
     if (rc == SK_OK)
         rc = sk_rundir_open(&t.rd, o->out_root, err);
     if (rc == SK_OK)

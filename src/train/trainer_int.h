@@ -74,6 +74,7 @@ struct sk_trainer {
     volatile int budget_hit;
     volatile long opt_calls, opt_failures; /* since the last reset */
     char first_failure[512];
+    char budget_msg[512]; /* the ledger's reason for the first refusal */
     char *pf_dir;        /* where unusable replies go now, or NULL */
     long n_unusable;     /* unusable replies reported since pf_dir was set */
     const char *progress_split; /* "train", "selection", ... or NULL */

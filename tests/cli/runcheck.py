@@ -91,6 +91,20 @@ def sent(run, skip):
     return n
 
 
+def spent(run):
+    """Tokens of every paid request (status 0, not from the cache)."""
+    t = 0
+    path = os.path.join(run, "llm_requests.jsonl")
+    if not os.path.exists(path):
+        return 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            if r["status"] == 0 and r["cache_hit"] is False:
+                t += r["prompt_tokens"] + r["completion_tokens"]
+    return t
+
+
 def layout(run, init, rows):
     bad = []
     for name in ("config.json", "runtime_state.json", "history.json",
@@ -128,6 +142,9 @@ def main(argv):
     cmd = argv[1]
     if cmd == "sent":
         print(sent(argv[2], int(argv[3]) if len(argv) > 3 else 0))
+        return 0
+    if cmd == "spent":
+        print(spent(argv[2]))
         return 0
     if cmd == "rows":
         p = os.path.join(argv[2], "history.json")

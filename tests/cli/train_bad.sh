@@ -93,8 +93,9 @@ if [ "$got" != 4 ] || [ "$took" -gt 20 ] ||
     fail=$((fail + 1))
 fi
 
-# The same on a run stopped halfway (budget), for either role: no history
-# row added, the best skill kept.
+# A run stopped halfway (budget) and resumed with another model for either
+# role is refused (exit 3): it would mix two experiments.  Nothing is
+# touched.
 cap="env.max_completion_tokens=256"
 train "$tmp/h" "$cap" --max_tokens 100000 >/dev/null 2>&1
 rows=$($check rows "$tmp/h")
@@ -106,18 +107,27 @@ for who in target optimizer; do
     # shellcheck disable=SC2086
     train "$tmp/h" "$cap" $args >"$tmp/out" 2>&1
     got=$?
-    if [ "$rows" = 0 ] || [ "$got" != 4 ] ||
-        ! grep -q "skillopt: error: .*127.0.0.1 port 9" "$tmp/out" ||
-        ! cmp -s "$tmp/hkeep/history.json" "$tmp/h/history.json" ||
-        ! cmp -s "$tmp/hkeep/best_skill.md" "$tmp/h/best_skill.md"; then
-        echo "FAIL ${who}_down_halfway: exit $got (want 4), rows before $rows, now $($check rows "$tmp/h"), output:"
+    if [ "$rows" = 0 ] || [ "$got" != 3 ] ||
+        ! grep -q "skillopt: error: .*other settings.*${who}_model" "$tmp/out" ||
+        ! diff -r "$tmp/hkeep" "$tmp/h" >/dev/null; then
+        echo "FAIL ${who}_changed_halfway: exit $got (want 3), output:"
         grep -v '^\[step' "$tmp/out" | head -10 | sed 's/^/  /'
         fail=$((fail + 1))
     fi
 done
+
+# The same run whose provider now fails every call (same settings, the
+# simulator injecting faults on every request): exit 4, no history row
+# added, the best skill kept.
 n=$((n + 1))
-if ! grep -q "every optimizer call failed" "$tmp/out"; then
-    echo "FAIL optimizer_down_message: $(grep 'error:' "$tmp/out")"
+rm -rf "$tmp/h" && cp -r "$tmp/hkeep" "$tmp/h"
+train "$tmp/h" "$cap" llm.sim_fault_rate=1 llm.retries=1 >"$tmp/out" 2>&1
+got=$?
+if [ "$got" != 4 ] || ! grep -q "skillopt: error: .*\(provider\|every optimizer call failed\)" "$tmp/out" ||
+    ! cmp -s "$tmp/hkeep/history.json" "$tmp/h/history.json" ||
+    ! cmp -s "$tmp/hkeep/best_skill.md" "$tmp/h/best_skill.md"; then
+    echo "FAIL provider_down_halfway: exit $got (want 4), rows before $rows, now $($check rows "$tmp/h"), output:"
+    grep -v '^\[step' "$tmp/out" | head -10 | sed 's/^/  /'
     fail=$((fail + 1))
 fi
 
