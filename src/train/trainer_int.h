@@ -75,8 +75,8 @@ struct sk_trainer {
     volatile long opt_calls, opt_failures; /* since the last reset */
     char first_failure[512];
     char budget_msg[512]; /* the ledger's reason for the first refusal */
-    char *pf_dir;        /* where unusable replies go now, or NULL */
-    long n_unusable;     /* unusable replies reported since pf_dir was set */
+    char *pf_dir;         /* where unusable replies go now, or NULL */
+    long n_unusable;      /* unusable replies reported since pf_dir was set */
     const char *progress_split; /* "train", "selection", ... or NULL */
     long progress_step;
     int stopped; /* interrupted through o->stop */
