@@ -117,7 +117,6 @@ static int compare(struct sk_trainer *t, long e, const char *dir,
 {
     json_t *sample = NULL, *prow = NULL, *crow = NULL, *all = NULL, *ids = NULL;
     char *pdir = NULL, *cdir = NULL;
-    double ps, cs;
     int64_t seed = (int64_t)t->cfg->seed + 2000 * (int64_t)e;
     size_t n = (size_t)t->cfg->slow_update_samples, i;
     int rc;
@@ -132,11 +131,25 @@ static int compare(struct sk_trainer *t, long e, const char *dir,
         rc = OOM(err);
         goto out;
     }
-    rc = tr_evaluate(t, prev, sample, pdir, "slow_update", t->last_step,
-                     &c->prev_hard, &ps, &prow, err);
-    if (rc == SK_OK)
-        rc = tr_evaluate(t, curr, sample, cdir, "slow_update", t->last_step,
-                         &c->curr_hard, &cs, &crow, err);
+    {
+        /* both skills at once: one round of model latency, not two */
+        struct tr_eval_job jobs[2];
+        memset(jobs, 0, sizeof jobs);
+        jobs[0].skill = prev;
+        jobs[0].dir = pdir;
+        jobs[1].skill = curr;
+        jobs[1].dir = cdir;
+        for (i = 0; i < 2; i++) {
+            jobs[i].items = sample;
+            jobs[i].split = "slow_update";
+            jobs[i].step = t->last_step;
+        }
+        rc = tr_evaluate_many(t, jobs, 2, err);
+        c->prev_hard = jobs[0].hard;
+        c->curr_hard = jobs[1].hard;
+        prow = jobs[0].rows;
+        crow = jobs[1].rows;
+    }
     if (rc == SK_OK)
         rc = sk_pairs_build(prow, crow, sample, SK_PAIR_MIXED, &all, NULL, err);
     if (rc == SK_OK)

@@ -10,6 +10,8 @@
 #include "train/rundir.h"
 
 #include <errno.h>
+#include <ftw.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -842,4 +844,39 @@ int sk_history_append(const struct sk_rundir *rd, struct sk_history *h,
     if (rc != SK_OK)
         json_array_remove(h->rows, json_array_size(h->rows) - 1);
     return rc;
+}
+
+static size_t n_cleaned;
+
+/* 1 if name ends in ".tmp.<digits>" (sk_fs_write_atomic's names). */
+static int is_tmp_name(const char *name)
+{
+    const char *p = strstr(name, ".tmp.");
+    const char *q;
+    while (p) {
+        for (q = p + 5; *q >= '0' && *q <= '9'; q++)
+            ;
+        if (q > p + 5 && *q == '\0')
+            return 1;
+        p = strstr(p + 1, ".tmp.");
+    }
+    return 0;
+}
+
+static int clean_one(const char *path, const struct stat *st, int flag,
+                     struct FTW *ftw)
+{
+    (void)st;
+    if (flag == FTW_F && is_tmp_name(path + ftw->base) && unlink(path) == 0)
+        n_cleaned++;
+    return 0;
+}
+
+size_t sk_rundir_clean_tmp(const struct sk_rundir *rd)
+{
+    /* nftw has no user pointer; a run directory is cleaned by one thread */
+    n_cleaned = 0;
+    if (rd->root)
+        nftw(rd->root, clean_one, 16, FTW_PHYS);
+    return n_cleaned;
 }

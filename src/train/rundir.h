@@ -46,6 +46,12 @@ void sk_rundir_init(struct sk_rundir *rd);
  */
 int sk_rundir_open(struct sk_rundir *rd, const char *root,
                    struct sk_error *err);
+/*
+ * Removes the temporary files ("<name>.tmp.<pid>") that atomic writes of a
+ * killed process left under the run directory.  Returns how many went.
+ */
+size_t sk_rundir_clean_tmp(const struct sk_rundir *rd);
+
 /* Frees what rd holds; rd may then be reused after sk_rundir_init. */
 void sk_rundir_release(struct sk_rundir *rd);
 

@@ -16,6 +16,7 @@
 #include "train/trainer.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +294,55 @@ int tr_evaluate(struct sk_trainer *t, const char *skill, const json_t *items,
         *results = rows;
     else
         json_decref(rows);
+    return SK_OK;
+}
+
+struct eval_thread {
+    struct sk_trainer *t;
+    struct tr_eval_job *job;
+};
+
+static void *eval_main(void *arg)
+{
+    struct eval_thread *e = arg;
+    struct tr_eval_job *j = e->job;
+    j->rc = tr_evaluate(e->t, j->skill, j->items, j->dir, j->split, j->step,
+                        &j->hard, &j->soft, &j->rows, &j->err);
+    return NULL;
+}
+
+int tr_evaluate_many(struct sk_trainer *t, struct tr_eval_job *jobs, size_t n,
+                     struct sk_error *err)
+{
+    struct eval_thread th[8];
+    pthread_t tid[8];
+    int started[8] = {0};
+    size_t i;
+
+    if (n > 8)
+        return sk_error_set(err, SK_EINVAL, "too many evaluations at once");
+    for (i = 0; i < n; i++) {
+        jobs[i].rows = NULL;
+        jobs[i].rc = SK_OK;
+        sk_error_clear(&jobs[i].err);
+        th[i].t = t;
+        th[i].job = &jobs[i];
+    }
+    /* the first job runs here; a thread that cannot start runs here too */
+    for (i = 1; i < n; i++)
+        started[i] = pthread_create(&tid[i], NULL, eval_main, &th[i]) == 0;
+    eval_main(&th[0]);
+    for (i = 1; i < n; i++) {
+        if (started[i])
+            pthread_join(tid[i], NULL);
+        else
+            eval_main(&th[i]);
+    }
+    for (i = 0; i < n; i++)
+        if (jobs[i].rc != SK_OK) {
+            sk_error_set(err, jobs[i].rc, "%s", jobs[i].err.msg);
+            return jobs[i].rc;
+        }
     return SK_OK;
 }
 
@@ -945,28 +995,22 @@ fail:
     return NULL;
 }
 
-static int test_eval(struct sk_trainer *t, const char *skill, const char *rel,
-                     double *hard, double *soft, json_t **buckets,
-                     struct sk_error *err)
+/* Writes <rel>/summary.json for rows and returns its buckets. */
+static int test_summary(struct sk_trainer *t, const char *rel,
+                        const json_t *rows, json_t **buckets,
+                        struct sk_error *err)
 {
     char *dir = NULL, *path = NULL;
-    json_t *rows = NULL;
     int rc;
 
+    *buckets = type_buckets(rows);
+    if (!*buckets)
+        return OOM(err);
     rc = sk_rundir_path(&t->rd, rel, 1, &dir, err);
-    if (rc == SK_OK)
-        rc = tr_evaluate(t, skill, t->test_items, dir, "test", t->last_step,
-                         hard, soft, &rows, err);
-    if (rc == SK_OK) {
-        *buckets = type_buckets(rows);
-        if (!*buckets)
-            rc = OOM(err);
-    }
     if (rc == SK_OK) {
         path = sk_fs_join(dir, "summary.json");
         rc = path ? sk_json_write_file(path, *buckets, err) : OOM(err);
     }
-    json_decref(rows);
     sk_free(dir);
     sk_free(path);
     return rc;
@@ -1030,23 +1074,45 @@ static int final_evaluations(struct sk_trainer *t, struct end_scores *s,
         t->final_sel_soft_null ? json_null() : json_real(t->final_sel_soft);
 
     tr_phase_begin(t, &ph, "test_eval", t->last_step, 0);
-    /* (b) S_0, (c) best, (d) final (reusing (c) when it is the same text) */
-    rc = test_eval(t, t->initial, "test_eval_baseline", &bh, &bs, &bb, err);
-    if (rc == SK_OK && !tr_should_stop(t))
-        rc = test_eval(t, t->best, "test_eval", &th, &ts, &tb, err);
-    if (rc == SK_OK && !t->stopped) {
+    /* (b) S_0, (c) best and (d) final (unless it is the best text) at once */
+    {
+        static const char *const rels[3] = {"test_eval_baseline", "test_eval",
+                                            "test_eval_final"};
+        struct tr_eval_job jobs[3];
+        char *dirs[3] = {NULL, NULL, NULL};
+        json_t **outs[3];
+        size_t k, nj;
         sk_text_hash16(t->best, strlen(t->best), hb);
-        if (strcmp(hc, hb) == 0) {
-            fh = th;
-            fs = ts;
-            rc = sk_rundir_path(&t->rd, "test_eval_final/summary.json", 1, &dir,
-                                err);
-            if (rc == SK_OK)
-                rc = sk_json_write_file(dir, tb, err);
-            sk_free(dir);
-        } else {
-            rc =
-                test_eval(t, t->current, "test_eval_final", &fh, &fs, &fb, err);
+        nj = strcmp(hc, hb) == 0 ? 2 : 3;
+        outs[0] = &bb;
+        outs[1] = &tb;
+        outs[2] = &fb;
+        memset(jobs, 0, sizeof jobs);
+        jobs[0].skill = t->initial;
+        jobs[1].skill = t->best;
+        jobs[2].skill = t->current;
+        for (k = 0; k < nj && rc == SK_OK; k++) {
+            rc = sk_rundir_path(&t->rd, rels[k], 1, &dirs[k], err);
+            jobs[k].items = t->test_items;
+            jobs[k].dir = dirs[k];
+            jobs[k].split = "test";
+            jobs[k].step = t->last_step;
+        }
+        if (rc == SK_OK)
+            rc = tr_evaluate_many(t, jobs, nj, err);
+        for (k = 0; k < nj && rc == SK_OK; k++)
+            rc = test_summary(t, rels[k], jobs[k].rows, outs[k], err);
+        if (rc == SK_OK && nj == 2) /* the final skill is the best one */
+            rc = test_summary(t, rels[2], jobs[1].rows, &fb, err);
+        bh = jobs[0].hard;
+        bs = jobs[0].soft;
+        th = jobs[1].hard;
+        ts = jobs[1].soft;
+        fh = nj == 3 ? jobs[2].hard : th;
+        fs = nj == 3 ? jobs[2].soft : ts;
+        for (k = 0; k < 3; k++) {
+            json_decref(jobs[k].rows);
+            sk_free(dirs[k]);
         }
     }
     tr_phase_end(t, &ph, rc);
@@ -1330,6 +1396,13 @@ int sk_train_run(const struct sk_train_opts *o, struct sk_train_result *res,
         rc = tr_set_text(&t.initial, "", err); /* a blank start */
     if (rc == SK_OK)
         rc = sk_rundir_open(&t.rd, o->out_root, err);
+    if (rc == SK_OK) {
+        size_t n = sk_rundir_clean_tmp(&t.rd);
+        if (n)
+            sk_info("%s: removed %zu temporary files of an interrupted "
+                    "write",
+                    t.rd.root, n);
+    }
     if (rc == SK_OK)
         rc = write_config(&t, err);
     if (rc == SK_OK)

@@ -125,6 +125,27 @@ int tr_opt_check(struct sk_trainer *t, const char *phase, struct sk_error *err);
 int tr_evaluate(struct sk_trainer *t, const char *skill, const json_t *items,
                 const char *dir, const char *split, long step, double *hard,
                 double *soft, json_t **results, struct sk_error *err);
+/* One evaluation of tr_evaluate_many. */
+struct tr_eval_job {
+    const char *skill;
+    const json_t *items;
+    const char *dir;
+    const char *split;
+    long step;
+    double hard, soft; /* out */
+    json_t *rows;      /* out: the result rows (json_decref) */
+    int rc;            /* out */
+    struct sk_error err;
+};
+
+/*
+ * Runs independent evaluations at the same time (their rollouts overlap,
+ * so n of them cost one round of model latency, not n).  Returns SK_OK
+ * or the first failed job's status with its message in err; every job's
+ * outputs are set either way.
+ */
+int tr_evaluate_many(struct sk_trainer *t, struct tr_eval_job *jobs, size_t n,
+                     struct sk_error *err);
 /* Gate score of (hard, soft) for text (6.1). */
 int tr_gate_score(struct sk_trainer *t, double hard, double soft,
                   const char *text, double *out, struct sk_error *err);

@@ -74,8 +74,8 @@ static int fsync_dir(const char *dir)
     return rc;
 }
 
-int sk_fs_write_atomic(const char *path, const void *data, size_t len,
-                       struct sk_error *err)
+static int write_atomic(const char *path, const void *data, size_t len,
+                        int durable, struct sk_error *err)
 {
     struct sk_buf tmp;
     const char *p = data;
@@ -113,7 +113,7 @@ int sk_fs_write_atomic(const char *path, const void *data, size_t len,
         p += n;
         len -= (size_t)n;
     }
-    if (fsync(fd) != 0) {
+    if (durable && fsync(fd) != 0) {
         rc = sk_error_set(err, SK_EIO, "%s: fsync failed: %s", path,
                           strerror(errno));
         close(fd);
@@ -132,13 +132,25 @@ int sk_fs_write_atomic(const char *path, const void *data, size_t len,
         unlink(tmp.data);
         goto out;
     }
-    if (fsync_dir(dir) != 0)
+    if (durable && fsync_dir(dir) != 0)
         rc = sk_error_set(err, SK_EIO, "%s: directory fsync failed: %s", path,
                           strerror(errno));
 out:
     sk_buf_release(&tmp);
     sk_free(dir);
     return rc;
+}
+
+int sk_fs_write_atomic(const char *path, const void *data, size_t len,
+                       struct sk_error *err)
+{
+    return write_atomic(path, data, len, 1, err);
+}
+
+int sk_fs_write_atomic_nosync(const char *path, const void *data, size_t len,
+                              struct sk_error *err)
+{
+    return write_atomic(path, data, len, 0, err);
 }
 
 int sk_fs_mkdirs(const char *path, struct sk_error *err)

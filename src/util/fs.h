@@ -25,6 +25,15 @@ int sk_fs_read(const char *path, size_t max, struct sk_buf *out,
 int sk_fs_write_atomic(const char *path, const void *data, size_t len,
                        struct sk_error *err);
 
+/*
+ * sk_fs_write_atomic without the two fsyncs: readers still never see a
+ * partial file (temporary file + rename) and a killed process loses
+ * nothing written, but after a power loss the file may be old or empty
+ * until the caller makes it durable (e.g. syncfs once for many files).
+ */
+int sk_fs_write_atomic_nosync(const char *path, const void *data, size_t len,
+                              struct sk_error *err);
+
 /* mkdir -p; existing directories are fine. */
 int sk_fs_mkdirs(const char *path, struct sk_error *err);
 

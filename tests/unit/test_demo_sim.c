@@ -81,6 +81,12 @@ static void test_demo_sim__answers_depend_on_the_skill(void **state)
     req.system = NULL;
     assert_int_equal(sk_llm_call(c, &req, &plain), SK_LLM_EPROVIDER);
     sk_llm_result_release(&plain);
+    /* an optimizer prompt quoting a task prompt is not a task (it used to
+     * be answered as one, so analysts got "<answer>...</answer>") */
+    msg.content = "## Current Skill\n...\n### Trajectory 1\nTask id: "
+                  "val-000\nWhat?";
+    assert_int_equal(sk_llm_call(c, &req, &plain), SK_LLM_EPROVIDER);
+    sk_llm_result_release(&plain);
     sk_llm_client_free(c);
     sk_config_release(&cfg);
     sk_demo_sim_free(d);

@@ -796,10 +796,49 @@ static void test_rundir__allocation_failure_sweep(void **state)
     sk_free(dir);
 }
 
+/* Temporary files of interrupted atomic writes go; everything else stays. */
+static void test_rundir__clean_tmp(void **state)
+{
+    struct sk_rundir rd;
+    char *dir = tu_mkdtemp(), *root = join(dir, "out"), *sub;
+    static const char *const gone[] = {"history.json.tmp.123",
+                                       "skills/skill_v0001.md.tmp.9"};
+    static const char *const kept[] = {"history.json", "notes.tmp.x",
+                                       "skills/a.tmp.", "skills/x.tmp.12b",
+                                       "skills/skill_v0001.md"};
+    size_t i;
+    (void)state;
+
+    assert_int_equal(sk_rundir_open(&rd, root, NULL), SK_OK);
+    sub = join(root, "skills");
+    assert_int_equal(sk_fs_mkdirs(sub, NULL), SK_OK);
+    for (i = 0; i < 2; i++)
+        sk_free(tu_write(root, gone[i], "x"));
+    for (i = 0; i < 5; i++)
+        sk_free(tu_write(root, kept[i], "x"));
+    assert_int_equal(sk_rundir_clean_tmp(&rd), 2);
+    for (i = 0; i < 2; i++) {
+        char *p = join(root, gone[i]);
+        assert_false(sk_fs_exists(p));
+        sk_free(p);
+    }
+    for (i = 0; i < 5; i++) {
+        char *p = join(root, kept[i]);
+        assert_true(sk_fs_exists(p));
+        sk_free(p);
+    }
+    sk_rundir_release(&rd);
+    tu_rmtree(dir);
+    sk_free(sub);
+    sk_free(root);
+    sk_free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rundir__layout_paths),
+        cmocka_unit_test(test_rundir__clean_tmp),
         cmocka_unit_test(test_rundir__python_float_repr),
         cmocka_unit_test(test_rundir__dump_matches_python),
         cmocka_unit_test(test_rundir__runtime_state_round_trip),
