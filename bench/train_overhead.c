@@ -489,8 +489,8 @@ int main(int argc, char **argv)
     const char *tmp_root = "/tmp";
     char tmpl[4096], *tmp;
     char data[4200], run[4200], recs[4200], cfgpath[4200], skill[4200];
-    char opt[12][4400];
-    const char *opts[12];
+    char opt[16][4400];
+    const char *opts[16];
     struct sk_config cfg;
     struct sk_config_args a;
     struct sk_split_opts so;
@@ -568,6 +568,8 @@ int main(int argc, char **argv)
     snprintf(opt[no++], sizeof opt[0], "llm.max_in_flight=256");
     snprintf(opt[no++], sizeof opt[0], "llm.cache=off");
     snprintf(opt[no++], sizeof opt[0], "gradient.analyst_workers=64");
+    /* the whole selection set in flight at once */
+    snprintf(opt[no++], sizeof opt[0], "env.workers=256");
     for (i = 0; i < (int)no; i++)
         opts[i] = opt[i];
     memset(&a, 0, sizeof a);
