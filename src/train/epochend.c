@@ -244,6 +244,44 @@ static json_t *state_after(struct sk_trainer *t, int best_changed)
                      t->gs.best_origin, "best_changed", best_changed);
 }
 
+/*
+ * A marker without applied_state.json (a run directory the reference
+ * wrote): re-apply as the reference does, to the current skill only.
+ */
+static int reapply_reference(struct sk_trainer *t, const char *dir,
+                             const json_t *marker, struct sk_error *err)
+{
+    const char *action = json_string_value(json_object_get(marker, "action"));
+    const char *content =
+        json_string_value(json_object_get(marker, "slow_update_content"));
+    char *out = NULL;
+    size_t len;
+    long e = (long)json_integer_value(json_object_get(marker, "epoch"));
+    int rc;
+
+    (void)dir;
+    if (action && strcmp(action, "inject_placeholder") == 0) {
+        rc = sk_skill_inject_slow_update(t->current, strlen(t->current), &out,
+                                         &len);
+        if (rc == SK_OK)
+            snprintf(t->gs.current_origin, sizeof t->gs.current_origin,
+                     "slow_update_placeholder_epoch_%02ld", e ? e : 1);
+    } else if (content && *content && action &&
+               (strcmp(action, "force_accept") == 0 ||
+                strcmp(action, "accept") == 0 ||
+                strcmp(action, "accept_new_best") == 0)) {
+        rc = sk_skill_replace_slow_update(t->current, strlen(t->current),
+                                          content, strlen(content), &out, &len);
+    } else {
+        return SK_OK;
+    }
+    if (rc != SK_OK)
+        return OOM(err);
+    sk_free(t->current);
+    t->current = out;
+    return SK_OK;
+}
+
 /* Re-applies a finished slow update whose state was not saved. */
 static int reapply(struct sk_trainer *t, const char *dir, const json_t *marker,
                    struct sk_error *err)
@@ -257,6 +295,8 @@ static int reapply(struct sk_trainer *t, const char *dir, const json_t *marker,
         strcmp(action, "reject") == 0)
         return SK_OK;
     rc = read_json_in(dir, "applied_state.json", &st, err);
+    if (rc == SK_ENOTFOUND)
+        return reapply_reference(t, dir, marker, err);
     if (rc == SK_OK) {
         p = sk_fs_join(dir, "candidate_skill.md");
         rc = p ? tr_read_text(p, &cand, err) : OOM(err);

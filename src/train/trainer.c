@@ -167,6 +167,7 @@ static void on_complete(void *ud, const struct sk_llm_request *req,
                         size_t total)
 {
     struct sk_trainer *t = ud;
+    const char *split;
     size_t every;
 
     if (res->status == SK_LLM_EBUDGET &&
@@ -179,16 +180,17 @@ static void on_complete(void *ud, const struct sk_llm_request *req,
             snprintf(t->first_failure, sizeof t->first_failure, "%s",
                      res->error);
     }
-    if (req->role != SK_ROLE_TARGET || !t->progress_split)
+    split = __atomic_load_n(&t->progress_split, __ATOMIC_SEQ_CST);
+    if (req->role != SK_ROLE_TARGET || !split)
         return;
     every = total / 10 ? total / 10 : 1;
     if (done != total && done % every != 0 && !t->o->on_event)
         return;
     {
-        json_t *f =
-            json_pack("{s:s, s:I, s:I, s:I}", "split", t->progress_split,
-                      "step", (json_int_t)t->progress_step, "done",
-                      (json_int_t)done, "total", (json_int_t)total);
+        json_t *f = json_pack(
+            "{s:s, s:I, s:I, s:I}", "split", split, "step",
+            (json_int_t)__atomic_load_n(&t->progress_step, __ATOMIC_SEQ_CST),
+            "done", (json_int_t)done, "total", (json_int_t)total);
         if (t->o->on_event && f)
             t->o->on_event(t->o->event_ud, SK_EVENT_ROLLOUT_PROGRESS, f);
         json_decref(f);
@@ -248,11 +250,12 @@ static int run_rollout(struct sk_trainer *t, const char *skill,
 {
     int rc;
 
-    t->progress_split = split;
-    t->progress_step = step;
+    /* concurrent evaluations (tr_evaluate_many) label progress the same */
+    __atomic_store_n(&t->progress_split, split, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&t->progress_step, step, __ATOMIC_SEQ_CST);
     rc = sk_rollout_run(t->client, t->bench, skill, items, dir, t->prompts_dir,
                         t->rollout_tokens, results, st, err);
-    t->progress_split = NULL;
+    __atomic_store_n(&t->progress_split, NULL, __ATOMIC_SEQ_CST);
     if (rc == SK_OK && st->errors > 0) {
         rc = sk_error_set(err, SK_LLM_EPROVIDER,
                           "%s rollout in %s: %zu of %zu items failed at the "

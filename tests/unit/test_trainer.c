@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -692,6 +693,38 @@ static void test_trainer__resume_identical(void **state)
     sk_free(ref);
 }
 
+/* A run directory whose slow-update marker has no applied_state.json (as
+ * the reference writes them), interrupted before its state was saved:
+ * the update is re-applied the reference's way and the run ends as an
+ * uninterrupted one. */
+static void test_trainer__resume_reference_marker(void **state)
+{
+    struct sk_train_result res;
+    struct sk_error err;
+    const char *extra[] = {"train.num_epochs=1", NULL};
+    char *ref = outdir("refmark_ref"), *out = outdir("refmark"), *p;
+    (void)state;
+
+    rec_reset();
+    assert_int_equal(run_demo(ref, extra, &res, &err), SK_OK);
+    rec_reset();
+    rec.stop_phase = "meta_skill"; /* after the slow update's marker */
+    rec.stop_step = 10;
+    assert_int_equal(run_demo(out, extra, &res, &err), SK_OK);
+    assert_true(res.interrupted);
+    p = sk_fs_join(out, "slow_update/epoch_01/applied_state.json");
+    assert_true(sk_fs_exists(p));
+    assert_int_equal(unlink(p), 0);
+    sk_free(p);
+    rec.stop_phase = NULL;
+    rec.stop = 0;
+    assert_int_equal(run_demo(out, extra, &res, &err), SK_OK);
+    assert_false(res.interrupted);
+    assert_same_run(ref, out);
+    sk_free(ref);
+    sk_free(out);
+}
+
 /* 20% of requests fail (429, 5xx, stalls, bad bodies); with retries the
  * run ends with the fault-free run's skill. */
 static void test_trainer__faults_same_skill(void **state)
@@ -763,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_trainer__rewrite_modes),
         cmocka_unit_test(test_trainer__accumulation),
         cmocka_unit_test(test_trainer__resume_identical),
+        cmocka_unit_test(test_trainer__resume_reference_marker),
         cmocka_unit_test(test_trainer__faults_same_skill),
         cmocka_unit_test(test_trainer__bad_inputs),
     };
