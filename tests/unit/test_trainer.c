@@ -6,6 +6,7 @@
  */
 #include "common.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@
 #include "llm/client.h"
 #include "llm/sim.h"
 #include "skill/skill.h"
+#include "train/gate.h"
 #include "train/schedule.h"
 #include "train/trainer.h"
 #include "util/alloc.h"
@@ -579,6 +581,175 @@ static void test_trainer__accumulation(void **state)
     sk_free(out);
 }
 
+static size_t lines_of(const char *dir, const char *rel)
+{
+    char *t = read_text(dir, rel);
+    size_t n = count(t, "\n");
+    sk_free(t);
+    return n;
+}
+
+/* The optional paths of the loop, each on a short demo run. */
+static void test_trainer__option_paths(void **state)
+{
+    struct sk_train_result res;
+    struct sk_error err;
+    char *out;
+    json_t *hist, *row, *j;
+    size_t i, n;
+    (void)state;
+
+    /* skill-aware reflection: notes land in the appendix, consolidated
+     * past the threshold, outside the gate */
+    {
+        const char *x[] = {"optimizer.use_skill_aware_reflection=true",
+                           "optimizer.skill_aware_consolidate_threshold=2",
+                           NULL};
+        char *last;
+        int seen = 0, cons = 0;
+        out = outdir("opt_aware");
+        rec_reset();
+        assert_int_equal(run_demo(out, x, &res, &err), SK_OK);
+        hist = load(out, "history.json");
+        json_array_foreach(hist, i, row)
+        {
+            char rel[80], *p;
+            if (!json_object_get(row, "n_appendix_notes_total"))
+                continue;
+            seen++;
+            cons +=
+                json_object_get(row, "n_appendix_notes_consolidated") != NULL;
+            snprintf(
+                rel, sizeof rel, "steps/step_%04lld/appendix_notes.json",
+                (long long)json_integer_value(json_object_get(row, "step")));
+            p = sk_fs_join(out, rel);
+            assert_true(sk_fs_exists(p));
+            sk_free(p);
+        }
+        assert_true(seen > 0);
+        assert_true(cons > 0);
+        last = read_text(out, "skills/epoch_02_end.md");
+        assert_int_equal(count(last, "<!-- APPENDIX_START -->"), 1);
+        sk_free(last);
+        json_decref(hist);
+        sk_free(out);
+    }
+    /* the slow update through the gate */
+    {
+        const char *x[] = {"optimizer.slow_update_gate_with_selection=true",
+                           NULL};
+        const char *a;
+        out = outdir("opt_slowgate");
+        rec_reset();
+        assert_int_equal(run_demo(out, x, &res, &err), SK_OK);
+        j = load(out, "slow_update/epoch_02/slow_result.json");
+        a = json_string_value(json_object_get(j, "action"));
+        assert_true(strcmp(a, "reject") == 0 || strcmp(a, "accept") == 0 ||
+                    strcmp(a, "accept_new_best") == 0);
+        assert_true(json_is_number(json_object_get(j, "selection_hard")));
+        json_decref(j);
+        sk_free(out);
+    }
+    /* "changed" pairs only, with the top-up */
+    {
+        const char *x[] = {"optimizer.longitudinal_pair_policy=changed", NULL};
+        out = outdir("opt_changed");
+        rec_reset();
+        assert_int_equal(run_demo(out, x, &res, &err), SK_OK);
+        j = load(out, "slow_update/epoch_02/comparison_pairs_all.json");
+        assert_true(json_array_size(j) >= 8);
+        json_decref(j);
+        j = load(out, "slow_update/epoch_02/comparison_pairs.json");
+        json_array_foreach(j, i, row)
+        {
+            const char *c = json_string_value(json_object_get(row, "category"));
+            assert_true(strcmp(c, "improved") == 0 ||
+                        strcmp(c, "regressed") == 0);
+        }
+        json_decref(j);
+        sk_free(out);
+    }
+    /* the optimizer chooses the learning rate */
+    {
+        const char *x[] = {"optimizer.lr_control_mode=autonomous", NULL};
+        out = outdir("opt_auto");
+        rec_reset();
+        assert_int_equal(run_demo(out, x, &res, &err), SK_OK);
+        hist = load(out, "history.json");
+        n = 0;
+        json_array_foreach(hist, i, row)
+        {
+            json_t *d = json_object_get(row, "lr_decision");
+            if (!json_object_get(row, "candidate_hash"))
+                continue;
+            n++;
+            assert_non_null(d);
+            assert_int_equal(
+                json_integer_value(json_object_get(row, "edit_budget")),
+                json_integer_value(json_object_get(d, "learning_rate")));
+            assert_true(
+                json_integer_value(json_object_get(row, "n_edits_ranked")) <=
+                json_integer_value(json_object_get(row, "edit_budget")));
+        }
+        assert_true(n > 0);
+        assert_int_equal(lines_of(out, "lr_history.jsonl"), n);
+        json_decref(hist);
+        sk_free(out);
+    }
+    /* the gate off: every candidate is taken */
+    {
+        const char *x[] = {"evaluation.use_gate=false", NULL};
+        out = outdir("opt_nogate");
+        rec_reset();
+        assert_int_equal(run_demo(out, x, &res, &err), SK_OK);
+        hist = load(out, "history.json");
+        json_array_foreach(hist, i, row)
+        {
+            if (json_object_get(row, "candidate_hash"))
+                assert_true(is_action(row, "force_accept"));
+        }
+        json_decref(hist);
+        sk_free(out);
+    }
+    /* mixed metric with the density bonus */
+    {
+        const char *x[] = {"evaluation.gate_metric=mixed",
+                           "evaluation.use_semantic_density=true", NULL};
+        out = outdir("opt_mixed");
+        rec_reset();
+        assert_int_equal(run_demo(out, x, &res, &err), SK_OK);
+        hist = load(out, "history.json");
+        n = 0;
+        json_array_foreach(hist, i, row)
+        {
+            char rel[80], *cand;
+            double h, so, d, want;
+            if (!json_is_number(json_object_get(row, "selection_hard")))
+                continue;
+            n++;
+            assert_string_equal(
+                json_string_value(json_object_get(row, "gate_metric")),
+                "mixed");
+            h = json_number_value(json_object_get(row, "selection_hard"));
+            so = json_number_value(json_object_get(row, "selection_soft"));
+            snprintf(
+                rel, sizeof rel, "steps/step_%04lld/candidate_skill.md",
+                (long long)json_integer_value(json_object_get(row, "step")));
+            cand = read_text(out, rel);
+            assert_int_equal(sk_gate_density(cand, strlen(cand), NULL, 0, &d),
+                             SK_OK);
+            want = 0.5 * h + 0.5 * so + 0.05 * d;
+            assert_true(fabs(json_number_value(
+                                 json_object_get(row, "candidate_gate_score")) -
+                             want) < 1e-12);
+            sk_free(cand);
+        }
+        assert_true(n > 0);
+        json_decref(hist);
+        sk_free(out);
+    }
+}
+
 /* Strips what differs between runs by nature (timings, token counts). */
 static void strip_timing(json_t *hist)
 {
@@ -795,6 +966,7 @@ int main(void)
         cmocka_unit_test(test_trainer__meta_skill_from_epoch3),
         cmocka_unit_test(test_trainer__rewrite_modes),
         cmocka_unit_test(test_trainer__accumulation),
+        cmocka_unit_test(test_trainer__option_paths),
         cmocka_unit_test(test_trainer__resume_identical),
         cmocka_unit_test(test_trainer__resume_reference_marker),
         cmocka_unit_test(test_trainer__faults_same_skill),
