@@ -624,7 +624,9 @@ static void on_step_end(struct progress *p, const json_t *f)
 
 static void on_spend(struct progress *p, const json_t *f)
 {
-    const json_t *usd = json_object_get(f, "usd");
+    /* the trainer's spend events carry the ledger's "cost_usd" */
+    const char *key = json_object_get(f, "cost_usd") ? "cost_usd" : "usd";
+    const json_t *usd = json_object_get(f, key);
     double pt, ct, v;
     int have_pt = num_field(f, "prompt_tokens", &pt);
     int have_ct = num_field(f, "completion_tokens", &ct);
@@ -633,7 +635,7 @@ static void on_spend(struct progress *p, const json_t *f)
         p->tokens = (long long)((have_pt ? pt : 0) + (have_ct ? ct : 0));
     if (json_is_null(usd))
         p->usd_state = USD_UNKNOWN;
-    else if (num_field(f, "usd", &v)) {
+    else if (num_field(f, key, &v)) {
         p->usd = v;
         p->usd_state = USD_KNOWN;
     }

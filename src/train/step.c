@@ -599,6 +599,7 @@ static void step_end_event(struct sk_trainer *t, long g, long epoch,
         rej += strcmp(a, "reject") == 0;
         skip += strncmp(a, "skip", 4) == 0;
     }
+    tr_emit_spend(t);
     tr_emit(t, "step_end",
             json_pack("{s:I, s:I, s:s, s:f, s:f, s:I, s:I, s:I}", "step",
                       (json_int_t)g, "epoch", (json_int_t)epoch, "action",

@@ -98,13 +98,21 @@ static struct timespec wall_clock(void *ctx)
 void tr_emit(struct sk_trainer *t, const char *type, json_t *fields)
 {
     struct sk_error err;
-    int to_file = strcmp(type, SK_EVENT_ROLLOUT_PROGRESS) != 0;
 
-    if (to_file && t->ev && sk_events_emit(t->ev, type, fields, &err) != SK_OK)
+    if (t->ev && sk_events_emit(t->ev, type, fields, &err) != SK_OK)
         sk_warn("events.jsonl: %s", err.msg);
     if (t->o->on_event)
         t->o->on_event(t->o->event_ud, type, fields);
     json_decref(fields);
+}
+
+void tr_emit_spend(struct sk_trainer *t)
+{
+    json_t *tok = tr_token_snapshot(t);
+    json_t *total = tok ? json_object_get(tok, "_total") : NULL;
+    if (total)
+        tr_emit(t, SK_EVENT_SPEND, json_incref(total));
+    json_decref(tok);
 }
 
 void tr_phase_begin(struct sk_trainer *t, struct tr_phase *p, const char *name,
@@ -168,6 +176,7 @@ static void on_complete(void *ud, const struct sk_llm_request *req,
 {
     struct sk_trainer *t = ud;
     const char *split;
+    json_t *f;
     size_t every;
 
     if (res->status == SK_LLM_EBUDGET &&
@@ -183,18 +192,21 @@ static void on_complete(void *ud, const struct sk_llm_request *req,
     split = __atomic_load_n(&t->progress_split, __ATOMIC_SEQ_CST);
     if (req->role != SK_ROLE_TARGET || !split)
         return;
+    /* every reply reaches the caller's hook; the log gets every tenth */
     every = total / 10 ? total / 10 : 1;
-    if (done != total && done % every != 0 && !t->o->on_event)
+    f = json_pack(
+        "{s:s, s:I, s:I, s:I}", "split", split, "step",
+        (json_int_t)__atomic_load_n(&t->progress_step, __ATOMIC_SEQ_CST),
+        "done", (json_int_t)done, "total", (json_int_t)total);
+    if (!f)
         return;
-    {
-        json_t *f = json_pack(
-            "{s:s, s:I, s:I, s:I}", "split", split, "step",
-            (json_int_t)__atomic_load_n(&t->progress_step, __ATOMIC_SEQ_CST),
-            "done", (json_int_t)done, "total", (json_int_t)total);
-        if (t->o->on_event && f)
-            t->o->on_event(t->o->event_ud, SK_EVENT_ROLLOUT_PROGRESS, f);
-        json_decref(f);
+    if (done == total || done % every == 0) {
+        tr_emit(t, SK_EVENT_ROLLOUT_PROGRESS, f);
+        return;
     }
+    if (t->o->on_event)
+        t->o->on_event(t->o->event_ud, SK_EVENT_ROLLOUT_PROGRESS, f);
+    json_decref(f);
 }
 
 /* The client's unusable-reply hook: keeps each reply as a file. */
@@ -1492,11 +1504,7 @@ out:
     res->best_step = t.gs.best_step;
     res->interrupted = t.stopped;
     if (t.ev) {
-        json_t *tok = tr_token_snapshot(&t);
-        json_t *total = tok ? json_object_get(tok, "_total") : NULL;
-        if (total)
-            tr_emit(&t, SK_EVENT_SPEND, json_incref(total));
-        json_decref(tok);
+        tr_emit_spend(&t);
         tr_emit(&t, SK_EVENT_RUN_END,
                 json_pack("{s:s, s:f, s:I, s:s}", "status",
                           end_status(rc, t.stopped), "best_score",

@@ -28,9 +28,9 @@ struct sk_llm_client;
 
 /*
  * Receives every event written to events.jsonl (events.h), with the same
- * fields (borrowed, only valid during the call), plus "rollout_progress"
- * events that are not written to the file.  May be called from the
- * request engine's thread.
+ * fields (borrowed, only valid during the call), plus a "rollout_progress"
+ * event for every reply (the file gets every tenth).  May be called from
+ * several threads at once (concurrent evaluations).
  */
 typedef void (*sk_train_event_fn)(void *ud, const char *type,
                                   const struct json_t *fields);

@@ -100,6 +100,8 @@ size_t tr_chars(const char *s);
 /* Emits an event (fields stolen; NULL: none) to events.jsonl and the
  * caller's hook.  Failures to log are warnings, never fatal. */
 void tr_emit(struct sk_trainer *t, const char *type, json_t *fields);
+/* Emits a "spend" event with the run's totals so far. */
+void tr_emit_spend(struct sk_trainer *t);
 void tr_phase_begin(struct sk_trainer *t, struct tr_phase *p, const char *name,
                     long step, long epoch);
 /* Ends the phase; returns its seconds. */

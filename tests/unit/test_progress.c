@@ -101,7 +101,7 @@ static const char run_events[] =
     "\"candidate_gate_score\": 0.55, \"current_score\": 0.6, "
     "\"best_score\": 0.65}],"
     "[\"spend\", {\"calls\": 12, \"prompt_tokens\": 12000, "
-    "\"completion_tokens\": 345, \"usd\": 0.0123}],"
+    "\"completion_tokens\": 345, \"cost_usd\": 0.0123}],"
     "[\"step_end\", {\"step\": 3, \"epoch\": 1, \"action\": \"reject\", "
     "\"current_score\": 0.6, \"best_score\": 0.65, \"accepts\": 2, "
     "\"rejects\": 1, \"skips\": 0}],"
