@@ -804,6 +804,54 @@ static void restore_resume_object(struct sk_trainer *t, const json_t *ro)
     }
 }
 
+/*
+ * Drops the lr_history.jsonl lines of steps >= from: a step interrupted
+ * after its learning-rate decision reruns and writes its line again.
+ */
+static int trim_lr_history(struct sk_trainer *t, long from,
+                           struct sk_error *err)
+{
+    struct sk_buf in, out;
+    char *path = NULL, *line, *nl;
+    int rc, dropped = 0;
+
+    sk_buf_init(&in, SK_BUF_UNLIMITED);
+    sk_buf_init(&out, SK_BUF_UNLIMITED);
+    rc = sk_rundir_path(&t->rd, SK_RUNDIR_LR_HISTORY, 0, &path, err);
+    if (rc == SK_OK)
+        rc = sk_fs_read(path, SK_RUNDIR_MAX_JSON, &in, err);
+    if (rc != SK_OK) {
+        rc = rc == SK_ENOTFOUND ? SK_OK : rc;
+        goto out;
+    }
+    for (line = in.data; line && line < in.data + in.len; line = nl) {
+        json_error_t jerr;
+        json_t *j;
+        size_t n;
+        nl = memchr(line, '\n', (size_t)(in.data + in.len - line));
+        n = nl ? (size_t)(nl - line) : (size_t)(in.data + in.len - line);
+        if (nl)
+            nl++;
+        j = sk_json_loadb(line, n, 0, &jerr);
+        if (j && json_integer_value(json_object_get(j, "step")) >= from) {
+            dropped = 1;
+        } else if (sk_buf_append(&out, line, n) != SK_OK ||
+                   sk_buf_putc(&out, '\n') != SK_OK) {
+            json_decref(j);
+            rc = OOM(err);
+            goto out;
+        }
+        json_decref(j);
+    }
+    if (dropped)
+        rc = sk_fs_write_atomic(path, out.data ? out.data : "", out.len, err);
+out:
+    sk_free(path);
+    sk_buf_release(&in);
+    sk_buf_release(&out);
+    return rc;
+}
+
 /* 8.4: runtime_state.json, else a legacy history.json, else a fresh run. */
 static int resume_or_start(struct sk_trainer *t, struct sk_error *err)
 {
@@ -855,6 +903,9 @@ static int resume_or_start(struct sk_trainer *t, struct sk_error *err)
                     t->rd.root, t->last_step);
         json_decref(ro);
         if (rc != SK_OK && rc != SK_ENOTFOUND)
+            return rc;
+        rc = trim_lr_history(t, t->resume_from, err);
+        if (rc != SK_OK)
             return rc;
         return sk_history_load(&t->rd, t->resume_from, &t->hist, NULL, err);
     }

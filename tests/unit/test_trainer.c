@@ -896,6 +896,37 @@ static void test_trainer__resume_reference_marker(void **state)
     sk_free(out);
 }
 
+/* A step stopped after its learning-rate decision reruns without
+ * leaving a second lr_history.jsonl line. */
+static void test_trainer__resume_autonomous_lr(void **state)
+{
+    struct sk_train_result res;
+    struct sk_error err;
+    const char *extra[] = {"optimizer.lr_control_mode=autonomous",
+                           "train.num_epochs=1", NULL};
+    char *ref = outdir("lr_ref"), *out = outdir("lr_stop"), *a, *b;
+    (void)state;
+
+    rec_reset();
+    assert_int_equal(run_demo(ref, extra, &res, &err), SK_OK);
+    rec_reset();
+    rec.stop_phase = "update";
+    rec.stop_step = 2;
+    assert_int_equal(run_demo(out, extra, &res, &err), SK_OK);
+    assert_true(res.interrupted);
+    rec.stop_phase = NULL;
+    rec.stop = 0;
+    assert_int_equal(run_demo(out, extra, &res, &err), SK_OK);
+    assert_same_run(ref, out);
+    a = read_text(ref, "lr_history.jsonl");
+    b = read_text(out, "lr_history.jsonl");
+    assert_int_equal(count(a, "\n"), count(b, "\n"));
+    sk_free(a);
+    sk_free(b);
+    sk_free(ref);
+    sk_free(out);
+}
+
 /* 20% of requests fail (429, 5xx, stalls, bad bodies); with retries the
  * run ends with the fault-free run's skill. */
 static void test_trainer__faults_same_skill(void **state)
@@ -969,6 +1000,7 @@ int main(void)
         cmocka_unit_test(test_trainer__option_paths),
         cmocka_unit_test(test_trainer__resume_identical),
         cmocka_unit_test(test_trainer__resume_reference_marker),
+        cmocka_unit_test(test_trainer__resume_autonomous_lr),
         cmocka_unit_test(test_trainer__faults_same_skill),
         cmocka_unit_test(test_trainer__bad_inputs),
     };
