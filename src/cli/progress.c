@@ -563,7 +563,9 @@ static void on_gate(struct progress *p, const json_t *f)
     const char *action = str_field(f, "action");
     double cand, cur, best;
     int have_cand = num_field(f, "candidate_gate_score", &cand);
-    int have_cur = num_field(f, "current_score", &cur);
+    /* compare with the score before the decision when the event has it */
+    int have_cur = num_field(f, "previous_score", &cur) ||
+                   num_field(f, "current_score", &cur);
     char a[32];
 
     long_field(f, "step", &p->step);

@@ -843,9 +843,10 @@ static int gate_phase(struct sk_trainer *t, long g, long epoch,
         *candidate = NULL;
     }
     tr_emit(t, SK_EVENT_GATE,
-            json_pack("{s:I, s:I, s:s, s:f, s:f, s:f}", "step", (json_int_t)g,
-                      "epoch", (json_int_t)epoch, "action", *action,
-                      "candidate_gate_score", *cand_score, "current_score",
+            json_pack("{s:I, s:I, s:s, s:f, s:f, s:f, s:f}", "step",
+                      (json_int_t)g, "epoch", (json_int_t)epoch, "action",
+                      *action, "candidate_gate_score", *cand_score,
+                      "previous_score", *score_before, "current_score",
                       t->gs.current_score, "best_score", t->gs.best_score));
     sk_info("step %ld: %s (candidate %.4f, current %.4f, best %.4f)", g,
             *action, *cand_score, t->gs.current_score, t->gs.best_score);

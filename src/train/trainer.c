@@ -169,6 +169,12 @@ int tr_opt_check(struct sk_trainer *t, const char *phase, struct sk_error *err)
     return SK_OK;
 }
 
+/* Set on the threads of the second and later concurrent evaluations
+ * (tr_evaluate_many), whose replies the client reports on their own
+ * thread: progress follows the first one only, so done/total stay one
+ * rollout's. */
+static __thread int progress_quiet;
+
 /* The client's completion hook: failure bookkeeping and rollout progress. */
 static void on_complete(void *ud, const struct sk_llm_request *req,
                         const struct sk_llm_result *res, size_t done,
@@ -190,23 +196,19 @@ static void on_complete(void *ud, const struct sk_llm_request *req,
                      res->error);
     }
     split = __atomic_load_n(&t->progress_split, __ATOMIC_SEQ_CST);
-    if (req->role != SK_ROLE_TARGET || !split)
+    if (req->role != SK_ROLE_TARGET || !split || progress_quiet)
         return;
-    /* every reply reaches the caller's hook; the log gets every tenth */
+    /* the hook and the log get every tenth of a rollout */
     every = total / 10 ? total / 10 : 1;
+    if (done != total && done % every != 0)
+        return;
     f = json_pack(
         "{s:s, s:I, s:I, s:I}", "split", split, "step",
         (json_int_t)__atomic_load_n(&t->progress_step, __ATOMIC_SEQ_CST),
         "done", (json_int_t)done, "total", (json_int_t)total);
     if (!f)
         return;
-    if (done == total || done % every == 0) {
-        tr_emit(t, SK_EVENT_ROLLOUT_PROGRESS, f);
-        return;
-    }
-    if (t->o->on_event)
-        t->o->on_event(t->o->event_ud, SK_EVENT_ROLLOUT_PROGRESS, f);
-    json_decref(f);
+    tr_emit(t, SK_EVENT_ROLLOUT_PROGRESS, f);
 }
 
 /* The client's unusable-reply hook: keeps each reply as a file. */
@@ -315,12 +317,14 @@ int tr_evaluate(struct sk_trainer *t, const char *skill, const json_t *items,
 struct eval_thread {
     struct sk_trainer *t;
     struct tr_eval_job *job;
+    struct tr_eval_job *first; /* the job whose progress is shown */
 };
 
 static void *eval_main(void *arg)
 {
     struct eval_thread *e = arg;
     struct tr_eval_job *j = e->job;
+    progress_quiet = j != e->first;
     j->rc = tr_evaluate(e->t, j->skill, j->items, j->dir, j->split, j->step,
                         &j->hard, &j->soft, &j->rows, &j->err);
     return NULL;
@@ -342,6 +346,7 @@ int tr_evaluate_many(struct sk_trainer *t, struct tr_eval_job *jobs, size_t n,
         sk_error_clear(&jobs[i].err);
         th[i].t = t;
         th[i].job = &jobs[i];
+        th[i].first = &jobs[0];
     }
     /* the first job runs here; a thread that cannot start runs here too */
     for (i = 1; i < n; i++)
@@ -353,6 +358,7 @@ int tr_evaluate_many(struct sk_trainer *t, struct tr_eval_job *jobs, size_t n,
         else
             eval_main(&th[i]);
     }
+    progress_quiet = 0;
     for (i = 0; i < n; i++)
         if (jobs[i].rc != SK_OK) {
             sk_error_set(err, jobs[i].rc, "%s", jobs[i].err.msg);

@@ -28,8 +28,7 @@ struct sk_llm_client;
 
 /*
  * Receives every event written to events.jsonl (events.h), with the same
- * fields (borrowed, only valid during the call), plus a "rollout_progress"
- * event for every reply (the file gets every tenth).  May be called from
+ * fields (borrowed, only valid during the call).  May be called from
  * several threads at once (concurrent evaluations).
  */
 typedef void (*sk_train_event_fn)(void *ud, const char *type,
