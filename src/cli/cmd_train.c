@@ -107,10 +107,13 @@ static long item_tokens(const struct sk_bench *bench, const json_t *item,
                         const char *skill, const char *prompts_dir)
 {
     char *sys = NULL, *user = NULL;
+    struct sk_bench_ctx ctx;
     struct sk_error err;
     long n = 0;
-    if (item &&
-        bench->build(item, skill, prompts_dir, &sys, &user, &err) == SK_OK)
+    memset(&ctx, 0, sizeof ctx);
+    ctx.prompts_dir = prompts_dir;
+    ctx.data = bench->data;
+    if (item && bench->build(item, skill, &ctx, &sys, &user, &err) == SK_OK)
         n = (long)((strlen(sys) + strlen(user)) / 4);
     sk_free(sys);
     sk_free(user);

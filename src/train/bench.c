@@ -14,6 +14,7 @@
 #include "bench/demo.h"
 #include "bench/score.h"
 #include "bench/searchqa.h"
+#include "llm/llm.h"
 #include "train/prompt.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -123,9 +124,10 @@ static struct sk_prompt_var str_var(const char *name, const char *value)
 }
 
 static int searchqa_build(const struct json_t *item, const char *skill,
-                          const char *prompts_dir, char **system, char **user,
-                          struct sk_error *err)
+                          const struct sk_bench_ctx *ctx, char **system,
+                          char **user, struct sk_error *err)
 {
+    const char *prompts_dir = ctx ? ctx->prompts_dir : NULL;
     struct sk_searchqa_item it;
     struct sk_prompt_var vars[2];
     int rc;
@@ -202,12 +204,14 @@ static int set_scores(json_t *res, json_t *hard, double soft, double em,
 }
 
 static int searchqa_score(const struct json_t *item, const char *response,
-                          struct json_t *result, struct sk_error *err)
+                          const struct sk_bench_ctx *ctx, struct json_t *result,
+                          struct sk_error *err)
 {
     struct sk_searchqa_item it;
     struct sk_searchqa_result r;
     int rc;
 
+    (void)ctx;
     sk_searchqa_item_init(&it);
     memset(&r, 0, sizeof r);
     rc = sk_searchqa_item_from_json(item, &it, err);
@@ -270,9 +274,10 @@ static int demo_item_read(const json_t *item, struct demo_item *d,
 }
 
 static int demo_build(const struct json_t *item, const char *skill,
-                      const char *prompts_dir, char **system, char **user,
-                      struct sk_error *err)
+                      const struct sk_bench_ctx *ctx, char **system,
+                      char **user, struct sk_error *err)
 {
+    const char *prompts_dir = ctx ? ctx->prompts_dir : NULL;
     struct demo_item d;
     struct sk_buf id;
     struct sk_prompt_var vars[2];
@@ -302,7 +307,8 @@ out:
 }
 
 static int demo_score(const struct json_t *item, const char *response,
-                      struct json_t *result, struct sk_error *err)
+                      const struct sk_bench_ctx *ctx, struct json_t *result,
+                      struct sk_error *err)
 {
     struct demo_item d;
     struct sk_buf pred, why;
@@ -310,6 +316,7 @@ static int demo_score(const struct json_t *item, const char *response,
     size_t i;
     int rc;
 
+    (void)ctx;
     sk_buf_init(&pred, SK_BUF_UNLIMITED);
     sk_buf_init(&why, SK_BUF_UNLIMITED);
     rc = demo_item_read(item, &d, err);
@@ -342,9 +349,15 @@ out:
     return rc;
 }
 
-static const struct sk_bench benches[] = {
-    {"demo", demo_build, demo_score},
-    {"searchqa", searchqa_build, searchqa_score},
+static const struct sk_bench demo_bench = {"demo", demo_build, demo_score,
+                                           NULL,   NULL,       NULL};
+static const struct sk_bench searchqa_bench = {
+    "searchqa", searchqa_build, searchqa_score, NULL, NULL, NULL};
+
+/* Every benchmark built in; the others live in src/bench/<name>.c. */
+static const struct sk_bench *const benches[] = {
+    &demo_bench,
+    &searchqa_bench,
 };
 
 const struct sk_bench *sk_bench_find(const char *name)
@@ -352,7 +365,15 @@ const struct sk_bench *sk_bench_find(const char *name)
     size_t i;
 
     for (i = 0; name && i < sizeof benches / sizeof benches[0]; i++)
-        if (strcmp(benches[i].name, name) == 0)
-            return &benches[i];
+        if (strcmp(benches[i]->name, name) == 0)
+            return benches[i];
     return NULL;
+}
+
+void sk_bench_images_free(struct sk_llm_image *imgs, size_t n)
+{
+    size_t i;
+    for (i = 0; imgs && i < n; i++)
+        sk_free((void *)imgs[i].data);
+    sk_free(imgs);
 }

@@ -12,6 +12,7 @@
 #define SK_TRAIN_BENCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common.h"
 
@@ -21,6 +22,23 @@ struct sk_buf;
 /* Largest rendered prompt, in bytes. */
 #define SK_BENCH_MAX_PROMPT (16u << 20)
 
+struct sk_config;
+struct sk_llm_client;
+struct sk_llm_image;
+
+/*
+ * What a benchmark may read besides the item: the run's configuration
+ * (NULL outside a run: use the defaults), the prompt override directory
+ * and the rollout's seed (the batch seed for a train batch, the train
+ * seed for evaluations; LiveMath shuffles choices with it).
+ */
+struct sk_bench_ctx {
+    const struct sk_config *cfg;
+    const char *prompts_dir;
+    int64_t seed;
+    const void *data; /* the bench's own data (struct sk_bench.data) */
+};
+
 /*
  * Builds the prompts for one item.  Returns SK_OK with *system and *user
  * set; SK_EDATA when the item cannot be asked (a missing field, or a
@@ -29,7 +47,7 @@ struct sk_buf;
  * outputs are NULL.
  */
 typedef int (*sk_bench_build_fn)(const struct json_t *item, const char *skill,
-                                 const char *prompts_dir, char **system,
+                                 const struct sk_bench_ctx *ctx, char **system,
                                  char **user, struct sk_error *err);
 
 /*
@@ -39,14 +57,49 @@ typedef int (*sk_bench_build_fn)(const struct json_t *item, const char *skill,
  * Returns SK_OK, SK_EDATA (bad item) or SK_ENOMEM.
  */
 typedef int (*sk_bench_score_fn)(const struct json_t *item,
-                                 const char *response, struct json_t *result,
-                                 struct sk_error *err);
+                                 const char *response,
+                                 const struct sk_bench_ctx *ctx,
+                                 struct json_t *result, struct sk_error *err);
+
+/*
+ * Optional: images to send with the user message (DocVQA).  *out gets n
+ * images whose data the caller frees with sk_bench_images_free.  SK_EDATA
+ * when a referenced image is missing, unreadable, too large or not PNG /
+ * JPEG (the item then fails as invalid data); SK_ENOMEM.
+ */
+typedef int (*sk_bench_images_fn)(const struct json_t *item,
+                                  const struct sk_bench_ctx *ctx,
+                                  struct sk_llm_image **out, size_t *n,
+                                  struct sk_error *err);
+
+/*
+ * Optional: a whole multi-turn episode instead of one call (OfficeQA's
+ * tool loop).  Starts from the built prompts, talks to the target through
+ * c (role target, stage "rollout"), and returns the final reply in
+ * *final (sk_free) and the turns for conversation.json in *turns (a new
+ * array of {"role", "content", ...} objects, assistant and tool turns).
+ * A failed model call returns its status (an enum sk_llm_err) with err
+ * naming it; tool errors are the model's business and are reported to it
+ * as tool results.  SK_EDATA for an item that cannot be run, SK_ENOMEM.
+ */
+typedef int (*sk_bench_episode_fn)(struct sk_llm_client *c,
+                                   const struct json_t *item,
+                                   const struct sk_bench_ctx *ctx,
+                                   const char *system, const char *user,
+                                   long max_tokens, char **final,
+                                   struct json_t **turns, struct sk_error *err);
 
 struct sk_bench {
-    const char *name;        /* "searchqa", "demo"; also the prompts subdir */
-    sk_bench_build_fn build; /* item + skill -> prompts */
-    sk_bench_score_fn score; /* item + reply -> result fields */
+    const char *name;          /* "searchqa", "demo", ...; the prompts subdir */
+    sk_bench_build_fn build;   /* item + skill -> prompts */
+    sk_bench_score_fn score;   /* item + reply -> result fields */
+    sk_bench_images_fn images; /* NULL: text only */
+    sk_bench_episode_fn episode; /* NULL: one call per item */
+    const void *data;            /* given to the callbacks as ctx->data */
 };
+
+/* Frees what an images callback returned. */
+void sk_bench_images_free(struct sk_llm_image *imgs, size_t n);
 
 /* The benchmark called name, or NULL (the caller reports "unknown
  * benchmark"). */

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,8 +65,15 @@ struct slot {
     json_t *row;  /* result row (owned) once known */
     char *system; /* prompts, when the item is sent */
     char *user;
+    struct sk_llm_image *imgs; /* images sent with the user message */
+    size_t n_imgs;
     int sent;    /* index into the batch + 1, 0 when not sent */
     int persist; /* append the row to results.jsonl */
+    /* episodes (bench->episode) */
+    char *final;   /* the episode's last reply */
+    json_t *turns; /* its turns for conversation.json */
+    int ep_status; /* SK_OK or the failed call's status */
+    struct sk_error ep_err;
 };
 
 /* The skeleton row with the reference's defaults, keys in their order. */
@@ -157,11 +166,25 @@ static int write_text(const char *dir, const char *name, const char *text,
     return rc;
 }
 
+/* Assistant turns of an episode (its n_turns). */
+static size_t assistant_turns(const json_t *turns)
+{
+    size_t i, n = 0;
+    json_t *t;
+    json_array_foreach(turns, i, t)
+    {
+        const char *r = json_string_value(json_object_get(t, "role"));
+        n += r && strcmp(r, "assistant") == 0;
+    }
+    return n;
+}
+
 /*
  * Writes the item's prompts into its predictions directory and, when
  * response is given, scores it into row and writes conversation.json.
  */
-static int record_item(const struct sk_bench *bench, const json_t *item,
+static int record_item(const struct sk_bench *bench,
+                       const struct sk_bench_ctx *ctx, const json_t *item,
                        struct slot *s, const char *pred_root,
                        const char *response, struct sk_error *err)
 {
@@ -189,19 +212,30 @@ static int record_item(const struct sk_bench *bench, const json_t *item,
         rc = write_text(dir, "target_user_prompt.txt", s->user, err);
     if (rc != SK_OK || !response)
         goto out;
-    rc = bench->score(item, response, s->row, err);
+    rc = bench->score(item, response, ctx, s->row, err);
     if (rc != SK_OK)
         goto out;
     rc = SK_ENOMEM;
     if (json_object_set_new(s->row, "response", json_string(response)) ||
         json_object_set_new(s->row, "agent_ok", json_true()) ||
-        json_object_set_new(s->row, "n_turns", json_integer(1)))
+        json_object_set_new(
+            s->row, "n_turns",
+            json_integer(s->turns ? (json_int_t)assistant_turns(s->turns) : 1)))
         goto oom;
     if (verification(s->row, &ver) != SK_OK)
         goto oom;
-    conv = json_pack("[{s:s, s:i, s:s}, {s:s, s:s}]", "role", "assistant",
-                     "turn", 1, "content", response, "role", "system",
-                     "content", sk_buf_cstr(&ver));
+    if (s->turns) {
+        /* the episode's turns, then the verification turn */
+        conv = json_deep_copy(s->turns);
+        if (!conv || json_array_append_new(
+                         conv, json_pack("{s:s, s:s}", "role", "system",
+                                         "content", sk_buf_cstr(&ver))) != 0)
+            goto oom;
+    } else {
+        conv = json_pack("[{s:s, s:i, s:s}, {s:s, s:s}]", "role", "assistant",
+                         "turn", 1, "content", response, "role", "system",
+                         "content", sk_buf_cstr(&ver));
+    }
     sk_buf_reset(&d); /* now the conversation's text */
     if (!conv || sk_json_dump_py(conv, 2, &d) != SK_OK)
         goto oom;
@@ -397,8 +431,8 @@ static int read_ids(const json_t *items, struct slot *slots,
 
 /* Builds the prompts of each item not in the cache. */
 static int prepare(const struct sk_bench *bench, const char *skill,
-                   const json_t *items, const char *prompts_dir, json_t *cache,
-                   struct slot *slots, size_t n, size_t *n_send,
+                   const json_t *items, const struct sk_bench_ctx *ctx,
+                   json_t *cache, struct slot *slots, size_t n, size_t *n_send,
                    struct sk_rollout_stats *st, struct sk_error *err)
 {
     size_t i;
@@ -418,8 +452,10 @@ static int prepare(const struct sk_bench *bench, const char *skill,
         if (!slots[i].row)
             return sk_error_set(err, SK_ENOMEM, "out of memory");
         memset(&e, 0, sizeof e);
-        rc = bench->build(item, skill, prompts_dir, &slots[i].system,
-                          &slots[i].user, &e);
+        rc = bench->build(item, skill, ctx, &slots[i].system, &slots[i].user,
+                          &e);
+        if (rc == SK_OK && bench->images)
+            rc = bench->images(item, ctx, &slots[i].imgs, &slots[i].n_imgs, &e);
         if (rc == SK_ENOMEM || rc == SK_EIO || rc == SK_ENOTFOUND ||
             rc == SK_EPARSE || rc == SK_ETOOBIG) {
             /* template or system trouble: no item can be asked */
@@ -439,9 +475,62 @@ static int prepare(const struct sk_bench *bench, const char *skill,
 }
 
 /* Sends the prepared items in one batch and records every outcome. */
+struct episode_pool {
+    struct sk_llm_client *client;
+    const struct sk_bench *bench;
+    const struct sk_bench_ctx *ctx;
+    const json_t *items;
+    struct slot *slots;
+    size_t n;
+    long max_tokens;
+    pthread_mutex_t mu;
+    size_t next; /* next slot to take */
+};
+
+static void *episode_worker(void *arg)
+{
+    struct episode_pool *p = arg;
+    for (;;) {
+        struct slot *s;
+        size_t i;
+        pthread_mutex_lock(&p->mu);
+        while (p->next < p->n && !p->slots[p->next].sent)
+            p->next++;
+        i = p->next++;
+        pthread_mutex_unlock(&p->mu);
+        if (i >= p->n)
+            return NULL;
+        s = &p->slots[i];
+        sk_error_clear(&s->ep_err);
+        s->ep_status = p->bench->episode(
+            p->client, json_array_get(p->items, i), p->ctx, s->system, s->user,
+            p->max_tokens, &s->final, &s->turns, &s->ep_err);
+    }
+}
+
+/* Runs the episodes of the sent slots, up to `workers` at once. */
+static void run_episodes(struct episode_pool *p, long workers)
+{
+    pthread_t tid[64];
+    size_t k, started = 0, n_threads;
+
+    n_threads = workers > 0 ? (size_t)workers : 16;
+    if (n_threads > 64)
+        n_threads = 64;
+    pthread_mutex_init(&p->mu, NULL);
+    for (k = 1; k < n_threads; k++)
+        if (pthread_create(&tid[started], NULL, episode_worker, p) == 0)
+            started++;
+    episode_worker(p);
+    for (k = 0; k < started; k++)
+        pthread_join(tid[k], NULL);
+    pthread_mutex_destroy(&p->mu);
+}
+
 static int ask_and_record(struct sk_llm_client *client,
-                          const struct sk_bench *bench, const json_t *items,
-                          const char *out_dir, long max_tokens,
+                          const struct sk_bench *bench,
+                          const struct sk_bench_ctx *ctx, const json_t *items,
+                          const char *out_dir, long max_tokens, long workers,
                           struct slot *slots, size_t n, size_t n_send,
                           int *first_fail, int *budget,
                           struct sk_rollout_stats *st, struct sk_error *err)
@@ -468,6 +557,8 @@ static int ask_and_record(struct sk_llm_client *client,
         k = (size_t)slots[i].sent - 1;
         msgs[k].role = "user";
         msgs[k].content = slots[i].user;
+        msgs[k].images = slots[i].imgs;
+        msgs[k].n_images = slots[i].n_imgs;
         reqs[k].role = SK_ROLE_TARGET;
         reqs[k].stage = "rollout";
         reqs[k].system = slots[i].system;
@@ -478,8 +569,40 @@ static int ask_and_record(struct sk_llm_client *client,
     for (k = 0; k < n_send; k++)
         sk_llm_result_init(&res[k]);
     st->sent = n_send;
-    if (n_send)
+    if (n_send && bench->episode) {
+        /* multi-turn episodes: each its own conversation, many at once */
+        struct episode_pool pool;
+        memset(&pool, 0, sizeof pool);
+        pool.client = client;
+        pool.bench = bench;
+        pool.ctx = ctx;
+        pool.items = items;
+        pool.slots = slots;
+        pool.n = n;
+        pool.max_tokens = max_tokens;
+        run_episodes(&pool, workers);
+        for (i = 0; i < n; i++) {
+            if (!slots[i].sent)
+                continue;
+            k = (size_t)slots[i].sent - 1;
+            res[k].status = slots[i].ep_status;
+            if (slots[i].ep_status == SK_OK) {
+                res[k].text = slots[i].final;
+                slots[i].final = NULL;
+            } else {
+                const char *m = slots[i].ep_err.msg[0]
+                                    ? slots[i].ep_err.msg
+                                    : sk_strerror(slots[i].ep_status);
+                size_t ml = strlen(m);
+                if (ml >= sizeof res[k].error)
+                    ml = sizeof res[k].error - 1;
+                memcpy(res[k].error, m, ml);
+                res[k].error[ml] = '\0';
+            }
+        }
+    } else if (n_send) {
         sk_llm_call_batch(client, reqs, n_send, res);
+    }
     for (i = 0; rc == SK_OK && i < n; i++) {
         const struct sk_llm_result *r;
         if (!slots[i].sent)
@@ -500,13 +623,13 @@ static int ask_and_record(struct sk_llm_client *client,
             rc = mark_error(slots[i].row,
                             r->error[0] ? r->error : sk_strerror(r->status));
             if (rc == SK_OK)
-                rc = record_item(bench, json_array_get(items, i), &slots[i],
-                                 pred_root, NULL, err);
+                rc = record_item(bench, ctx, json_array_get(items, i),
+                                 &slots[i], pred_root, NULL, err);
             continue;
         }
         slots[i].persist = 1;
-        rc = record_item(bench, json_array_get(items, i), &slots[i], pred_root,
-                         r->text ? r->text : "", err);
+        rc = record_item(bench, ctx, json_array_get(items, i), &slots[i],
+                         pred_root, r->text ? r->text : "", err);
     }
 out:
     for (k = 0; res && k < n_send; k++)
@@ -550,6 +673,23 @@ int sk_rollout_run(struct sk_llm_client *client, const struct sk_bench *bench,
                    long max_completion_tokens, struct json_t **results_out,
                    struct sk_rollout_stats *stats, struct sk_error *err)
 {
+    struct sk_rollout_opts o;
+    memset(&o, 0, sizeof o);
+    o.prompts_dir = prompts_dir;
+    o.max_completion_tokens = max_completion_tokens;
+    return sk_rollout_run_opts(client, bench, skill, items, out_dir, &o,
+                               results_out, stats, err);
+}
+
+int sk_rollout_run_opts(struct sk_llm_client *client,
+                        const struct sk_bench *bench, const char *skill,
+                        const struct json_t *items, const char *out_dir,
+                        const struct sk_rollout_opts *o,
+                        struct json_t **results_out,
+                        struct sk_rollout_stats *stats, struct sk_error *err)
+{
+    struct sk_bench_ctx ctx;
+    long max_completion_tokens = o->max_completion_tokens;
     struct sk_rollout_stats st;
     struct slot *slots = NULL;
     json_t *cache = NULL, *rows = NULL;
@@ -559,6 +699,11 @@ int sk_rollout_run(struct sk_llm_client *client, const struct sk_bench *bench,
 
     *results_out = NULL;
     memset(&st, 0, sizeof st);
+    memset(&ctx, 0, sizeof ctx);
+    ctx.cfg = o->cfg;
+    ctx.prompts_dir = o->prompts_dir;
+    ctx.seed = o->seed;
+    ctx.data = bench ? bench->data : NULL;
     if (!json_is_array(items) || !bench || !out_dir) {
         rc = sk_error_set(err, SK_EINVAL, "rollout: bad arguments");
         goto done;
@@ -585,12 +730,12 @@ int sk_rollout_run(struct sk_llm_client *client, const struct sk_bench *bench,
     if (rc == SK_OK)
         rc = load_cache(results_path, cache, &nl_missing, err);
     if (rc == SK_OK)
-        rc = prepare(bench, skill, items, prompts_dir, cache, slots, n, &n_send,
-                     &st, err);
+        rc = prepare(bench, skill, items, &ctx, cache, slots, n, &n_send, &st,
+                     err);
     if (rc == SK_OK)
-        rc =
-            ask_and_record(client, bench, items, out_dir, max_completion_tokens,
-                           slots, n, n_send, &first_fail, &budget, &st, err);
+        rc = ask_and_record(client, bench, &ctx, items, out_dir,
+                            max_completion_tokens, o->workers, slots, n, n_send,
+                            &first_fail, &budget, &st, err);
     if (rc == SK_OK)
         rc = append_rows(results_path, slots, n, nl_missing, err);
     if (rc == SK_OK && mean_scores(slots, n, &st) != SK_OK)
@@ -612,6 +757,9 @@ out:
         sk_free(slots[i].id);
         sk_free(slots[i].system);
         sk_free(slots[i].user);
+        sk_bench_images_free(slots[i].imgs, slots[i].n_imgs);
+        sk_free(slots[i].final);
+        json_decref(slots[i].turns);
         json_decref(slots[i].row);
     }
     sk_free(slots);

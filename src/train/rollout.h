@@ -28,6 +28,7 @@
 #define SK_TRAIN_ROLLOUT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common.h"
 
@@ -35,6 +36,7 @@ struct json_t;
 struct sk_buf;
 struct sk_bench;
 struct sk_llm_client;
+struct sk_config;
 
 #define SK_ROLLOUT_RESULTS "results.jsonl"
 #define SK_ROLLOUT_META "rollout_meta.json"
@@ -92,5 +94,28 @@ int sk_rollout_run(struct sk_llm_client *client, const struct sk_bench *bench,
                    const char *out_dir, const char *prompts_dir,
                    long max_completion_tokens, struct json_t **results_out,
                    struct sk_rollout_stats *stats, struct sk_error *err);
+
+/* Everything a rollout may need beyond the items (all borrowed). */
+struct sk_rollout_opts {
+    const char *prompts_dir;     /* template overrides; may be NULL */
+    long max_completion_tokens;  /* 0: the role's default */
+    const struct sk_config *cfg; /* for the benchmark; may be NULL */
+    int64_t seed;                /* the batch's seed (train) or the run's */
+    long workers;                /* episodes at once (0: 16) */
+};
+
+/*
+ * sk_rollout_run with every option; benchmarks with images send them with
+ * the user message, benchmarks with episodes (multi-turn tool loops) run
+ * up to o->workers of them at once, each a sequence of calls, and their
+ * turns go to conversation.json before the verification turn.  Same
+ * results and return codes as sk_rollout_run.
+ */
+int sk_rollout_run_opts(struct sk_llm_client *client,
+                        const struct sk_bench *bench, const char *skill,
+                        const struct json_t *items, const char *out_dir,
+                        const struct sk_rollout_opts *o,
+                        struct json_t **results_out,
+                        struct sk_rollout_stats *stats, struct sk_error *err);
 
 #endif /* SK_TRAIN_ROLLOUT_H */

@@ -219,6 +219,7 @@ static int accumulate(struct sk_trainer *t, const struct sk_epoch_plan *plan,
             }
         rc = sk_rundir_step_file(&t->rd, g, bdir, "rollout", 1, &rdir, err);
         if (rc == SK_OK) {
+            t->batch_seed = b->seed;
             tr_phase_begin(t, &ph, "rollout", g, epoch);
             rc = tr_evaluate(t, t->current, items, rdir, "train", g, &hard,
                              &soft, &rows, err);

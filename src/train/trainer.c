@@ -267,8 +267,20 @@ static int run_rollout(struct sk_trainer *t, const char *skill,
     /* concurrent evaluations (tr_evaluate_many) label progress the same */
     __atomic_store_n(&t->progress_split, split, __ATOMIC_SEQ_CST);
     __atomic_store_n(&t->progress_step, step, __ATOMIC_SEQ_CST);
-    rc = sk_rollout_run(t->client, t->bench, skill, items, dir, t->prompts_dir,
-                        t->rollout_tokens, results, st, err);
+    {
+        struct sk_rollout_opts ro;
+        memset(&ro, 0, sizeof ro);
+        ro.prompts_dir = t->prompts_dir;
+        ro.max_completion_tokens = t->rollout_tokens;
+        ro.cfg = t->cfg;
+        /* a train batch carries its own seed, evaluations the run's */
+        ro.seed =
+            strcmp(split, "train") == 0 ? t->batch_seed : (int64_t)t->cfg->seed;
+        ro.workers =
+            t->cfg->is_null[SK_OPT_workers] ? 0 : (long)t->cfg->workers;
+        rc = sk_rollout_run_opts(t->client, t->bench, skill, items, dir, &ro,
+                                 results, st, err);
+    }
     __atomic_store_n(&t->progress_split, NULL, __ATOMIC_SEQ_CST);
     if (rc == SK_OK && st->errors > 0) {
         rc = sk_error_set(err, SK_LLM_EPROVIDER,

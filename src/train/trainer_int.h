@@ -35,6 +35,7 @@ struct sk_trainer {
     struct sk_events *ev;
     const char *prompts_dir; /* NULL when not configured */
     long rollout_tokens;     /* target completion cap, 0: role default */
+    int64_t batch_seed;      /* seed of the train batch being rolled out */
 
     /* derived at start-up (1.1) */
     struct sk_plan_dims dims;
