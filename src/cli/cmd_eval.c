@@ -111,7 +111,7 @@ static char *default_out_root(const struct sk_config *c)
 static int run_eval(const struct sk_config *c, const char *skill_path,
                     const char *split)
 {
-    const struct sk_bench *bench = sk_bench_find(c->env);
+    const struct sk_bench *bench = NULL;
     struct sk_split_opts so;
     struct sk_splits s;
     struct sk_error err;
@@ -125,16 +125,16 @@ static int run_eval(const struct sk_config *c, const char *skill_path,
     int rc, code = SK_EXIT_OK;
 
     sk_splits_init(&s);
-    if (!bench) {
-        cli_error("%s: unknown benchmark '%s' (env.name); this build knows "
-                  "searchqa and demo",
+    if (sk_bench_open(c, &bench, &err) != SK_OK) {
+        cli_error("%s: %s",
                   c->origin[SK_OPT_env] ? c->origin[SK_OPT_env] : c->path,
-                  c->env);
-        return SK_EXIT_CONFIG;
+                  err.msg);
+        return cli_exit_for(err.code);
     }
     rc = sk_skill_load(skill_path, &skill, &skill_len, &err);
     if (rc != SK_OK) {
         cli_error("--skill: %s", err.msg);
+        sk_bench_close(bench);
         return SK_EXIT_CONFIG;
     }
     cfgargs_split_opts(c, &so);
@@ -172,12 +172,19 @@ static int run_eval(const struct sk_config *c, const char *skill_path,
         code = rc == SK_ENOMEM ? SK_EXIT_RUN : SK_EXIT_CONFIG;
         goto out;
     }
-    rc = sk_rollout_run(client, bench, skill, items, out_root,
-                        *c->prompts_dir ? c->prompts_dir : NULL,
-                        c->is_null[SK_OPT_max_completion_tokens]
-                            ? 0
-                            : (long)c->max_completion_tokens,
-                        &results, &st, &err);
+    {
+        struct sk_rollout_opts ro;
+        memset(&ro, 0, sizeof ro);
+        ro.prompts_dir = *c->prompts_dir ? c->prompts_dir : NULL;
+        ro.max_completion_tokens = c->is_null[SK_OPT_max_completion_tokens]
+                                       ? 0
+                                       : (long)c->max_completion_tokens;
+        ro.cfg = c;
+        ro.seed = (int64_t)c->seed; /* an evaluation: the run's seed */
+        ro.workers = c->is_null[SK_OPT_workers] ? 0 : (long)c->workers;
+        rc = sk_rollout_run_opts(client, bench, skill, items, out_root, &ro,
+                                 &results, &st, &err);
+    }
     if (rc != SK_OK && !results) {
         cli_error("%s", err.msg);
         code = rc <= SK_LLM_EPROVIDER ? sk_llm_exit_code(rc) : cli_exit_for(rc);
@@ -209,6 +216,7 @@ out:
     sk_llm_client_free(client);
     sk_demo_sim_free(demo);
     sk_splits_release(&s);
+    sk_bench_close(bench);
     sk_free(skill);
     sk_free(out_root);
     sk_free(path);

@@ -121,10 +121,10 @@ static long item_tokens(const struct sk_bench *bench, const json_t *item,
 }
 
 /* --dry-run: the plan and an upper estimate of calls per stage. */
-static int dry_run(const struct sk_config *c, const struct sk_splits *s,
-                   const char *skill, const char *out_root)
+static int dry_run(const struct sk_config *c, const struct sk_bench *bench,
+                   const struct sk_splits *s, const char *skill,
+                   const char *out_root)
 {
-    const struct sk_bench *bench = sk_bench_find(c->env);
     struct sk_plan_dims d;
     struct sk_error err;
     long train = (long)sk_splits_count(s, SK_SPLIT_TRAIN);
@@ -216,22 +216,23 @@ int cli_train_run(const struct sk_config *c, const char *out_root_in,
     struct sk_train_result res;
     struct progress *pg = NULL;
     struct sigaction sa, old_int, old_term;
+    const struct sk_bench *bench = NULL;
     char *out_root = NULL, *skill = NULL, *best = NULL, rp[PATH_MAX];
     size_t len;
     int rc, code = SK_EXIT_OK;
 
     sk_splits_init(&s);
-    if (!sk_bench_find(c->env)) {
-        cli_error("%s: unknown benchmark '%s' (env.name); this build knows "
-                  "searchqa and demo",
+    if (sk_bench_open(c, &bench, &err) != SK_OK) {
+        cli_error("%s: %s",
                   c->origin[SK_OPT_env] ? c->origin[SK_OPT_env] : c->path,
-                  c->env);
-        return SK_EXIT_CONFIG;
+                  err.msg);
+        return cli_exit_for(err.code);
     }
     if (*c->skill_init) {
         rc = sk_skill_load(c->skill_init, &skill, &len, &err);
         if (rc != SK_OK) {
             cli_error("env.skill_init: %s", err.msg);
+            sk_bench_close(bench);
             return SK_EXIT_CONFIG;
         }
     }
@@ -252,7 +253,7 @@ int cli_train_run(const struct sk_config *c, const char *out_root_in,
         goto out;
     }
     if (f->dry_run) {
-        code = dry_run(c, &s, skill ? skill : "", out_root);
+        code = dry_run(c, bench, &s, skill ? skill : "", out_root);
         goto out;
     }
     if (!skill) {
@@ -361,6 +362,7 @@ out:
     sk_demo_sim_free(demo);
     sk_demo_opt_free(opt);
     sk_splits_release(&s);
+    sk_bench_close(bench);
     sk_free(skill);
     sk_free(out_root);
     sk_free(best);

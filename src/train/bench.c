@@ -14,6 +14,8 @@
 #include "bench/demo.h"
 #include "bench/score.h"
 #include "bench/searchqa.h"
+#include "bench/benches.h"
+#include "config/config.h"
 #include "llm/llm.h"
 #include "train/prompt.h"
 #include "util/alloc.h"
@@ -356,8 +358,8 @@ static const struct sk_bench searchqa_bench = {
 
 /* Every benchmark built in; the others live in src/bench/<name>.c. */
 static const struct sk_bench *const benches[] = {
-    &demo_bench,
-    &searchqa_bench,
+    &demo_bench,      &searchqa_bench,    &sk_bench_livemath,
+    &sk_bench_docvqa, &sk_bench_officeqa,
 };
 
 const struct sk_bench *sk_bench_find(const char *name)
@@ -368,6 +370,34 @@ const struct sk_bench *sk_bench_find(const char *name)
         if (strcmp(benches[i]->name, name) == 0)
             return benches[i];
     return NULL;
+}
+
+int sk_bench_open(const struct sk_config *cfg, const struct sk_bench **out,
+                  struct sk_error *err)
+{
+    *out = NULL;
+    if (*cfg->benchmark)
+        return sk_userbench_open(cfg->benchmark, cfg->env, out, err);
+    *out = sk_bench_find(cfg->env);
+    if (!*out)
+        return sk_error_set(err, SK_ECONFIG,
+                            "env.name: unknown benchmark '%s' (built in: demo, "
+                            "searchqa, livemathematicianbench, docvqa, "
+                            "officeqa; or describe one in YAML with "
+                            "env.benchmark)",
+                            cfg->env);
+    return SK_OK;
+}
+
+void sk_bench_close(const struct sk_bench *b)
+{
+    size_t i;
+    if (!b)
+        return;
+    for (i = 0; i < sizeof benches / sizeof benches[0]; i++)
+        if (benches[i] == b)
+            return; /* built in */
+    sk_userbench_free(b);
 }
 
 void sk_bench_images_free(struct sk_llm_image *imgs, size_t n)

@@ -98,6 +98,17 @@ struct sk_bench {
     const void *data;            /* given to the callbacks as ctx->data */
 };
 
+/*
+ * The benchmark of a run: the one env.benchmark (a YAML file, see
+ * docs/benchmarks.md) describes when set, else the built-in named
+ * env.name.  SK_ECONFIG for an unknown name, the YAML file's own errors
+ * (SK_ENOTFOUND, SK_EPARSE, SK_ECONFIG naming the file and field);
+ * release with sk_bench_close.
+ */
+int sk_bench_open(const struct sk_config *cfg, const struct sk_bench **out,
+                  struct sk_error *err);
+void sk_bench_close(const struct sk_bench *b); /* NULL ok */
+
 /* Frees what an images callback returned. */
 void sk_bench_images_free(struct sk_llm_image *imgs, size_t n);
 

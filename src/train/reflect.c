@@ -665,6 +665,30 @@ static int load_system(const struct sk_reflect_opts *o, int success,
         rc = sk_prompt_lookup(base, o->bench, o->prompts_dir, out, err);
     if (rc != SK_OK)
         return rc;
+    {
+        /* the benchmark's own guidance (failure taxonomy, what successes
+         * to reinforce), when it has some: prompts/<bench>/
+         * analyst_guidance.md */
+        struct sk_buf g;
+        sk_buf_init(&g, SK_BUF_UNLIMITED);
+        rc = sk_prompt_lookup("analyst_guidance", o->bench, o->prompts_dir, &g,
+                              err);
+        if (rc == SK_OK && g.len > 0) {
+            while (out->len > 0 &&
+                   strchr(" \t\n\r\f\v", out->data[out->len - 1]))
+                sk_buf_truncate(out, out->len - 1);
+            rc = sk_buf_puts(out, "\n\n");
+            if (rc == SK_OK)
+                rc = sk_buf_append(out, g.data, g.len);
+            if (rc != SK_OK)
+                sk_error_set(err, rc, "analyst system prompt too large");
+        } else if (rc == SK_ENOTFOUND) {
+            rc = SK_OK;
+        }
+        sk_buf_release(&g);
+        if (rc != SK_OK)
+            return rc;
+    }
     if (o->skill_aware && o->mode != SK_UPDATE_FULL_REWRITE_MINIBATCH &&
         (!success || !o->appendix_failure_only)) {
         struct sk_buf sfx;

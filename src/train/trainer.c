@@ -1426,6 +1426,7 @@ static void trainer_release(struct sk_trainer *t)
     sk_free(t->meta_block);
     sk_free(t->current_path);
     sk_free(t->pf_dir);
+    sk_bench_close(t->bench);
 }
 
 static const char *end_status(int rc, int stopped)
@@ -1465,14 +1466,9 @@ int sk_train_run(const struct sk_train_opts *o, struct sk_train_result *res,
                            ? 0
                            : (long)o->cfg->max_completion_tokens;
 
-    t.bench = sk_bench_find(o->cfg->env);
-    if (!t.bench) {
-        rc = sk_error_set(err, SK_ECONFIG,
-                          "env.name: unknown benchmark '%s' (this build knows "
-                          "searchqa and demo)",
-                          o->cfg->env);
+    rc = sk_bench_open(o->cfg, &t.bench, err);
+    if (rc != SK_OK)
         goto out;
-    }
     rc = check_settings(&t, err);
     if (rc == SK_OK && o->skill_init_path)
         rc = sk_skill_load(o->skill_init_path, &t.initial, &(size_t){0}, err);

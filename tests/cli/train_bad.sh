@@ -71,7 +71,7 @@ bad shared_id 3 "$dd/dup/val/items.json: item 3 has id \"$dup_id\"" \
     env.split_dir="$dd/dup"
 bad missing_skill 3 "env.skill_init: /nonexistent.md: no such file" \
     env.skill_init=/nonexistent.md
-bad unknown_benchmark 3 "unknown benchmark 'nope' (env.name)" env.name=nope
+bad unknown_benchmark 3 "env.name: unknown benchmark 'nope'" env.name=nope
 # The run was made with the simulated target: the same directory with
 # another target model must not report the old scores as the new model's
 # nor rewrite config.json and summary.json.
