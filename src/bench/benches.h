@@ -23,4 +23,14 @@ int sk_userbench_open(const char *path, const char *name,
                       const struct sk_bench **out, struct sk_error *err);
 void sk_userbench_free(const struct sk_bench *b);
 
+/*
+ * What a YAML benchmark's file gives besides prompts and scoring: the
+ * analyst guidance text (guidance or guidance_file) and the initial
+ * skill's path (skill_init, resolved against the file's directory).
+ * Borrowed from b; NULL when the file has none or b is not a YAML
+ * benchmark.
+ */
+const char *sk_userbench_guidance(const struct sk_bench *b);
+const char *sk_userbench_skill_init(const struct sk_bench *b);
+
 #endif /* SK_BENCHES_H */

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "bench/benches.h"
 #include "bench/demo_opt.h"
 #include "bench/demo_sim.h"
 #include "cli/cfgargs.h"
@@ -217,6 +218,7 @@ int cli_train_run(const struct sk_config *c, const char *out_root_in,
     struct progress *pg = NULL;
     struct sigaction sa, old_int, old_term;
     const struct sk_bench *bench = NULL;
+    const char *init;
     char *out_root = NULL, *skill = NULL, *best = NULL, rp[PATH_MAX];
     size_t len;
     int rc, code = SK_EXIT_OK;
@@ -228,8 +230,10 @@ int cli_train_run(const struct sk_config *c, const char *out_root_in,
                   err.msg);
         return cli_exit_for(err.code);
     }
-    if (*c->skill_init) {
-        rc = sk_skill_load(c->skill_init, &skill, &len, &err);
+    /* a YAML benchmark may name its own initial skill */
+    init = *c->skill_init ? c->skill_init : sk_userbench_skill_init(bench);
+    if (init && *init) {
+        rc = sk_skill_load(init, &skill, &len, &err);
         if (rc != SK_OK) {
             cli_error("env.skill_init: %s", err.msg);
             sk_bench_close(bench);
@@ -309,7 +313,7 @@ int cli_train_run(const struct sk_config *c, const char *out_root_in,
     memset(&to, 0, sizeof to);
     to.cfg = c;
     to.splits = &s;
-    to.skill_init_path = *c->skill_init ? c->skill_init : NULL;
+    to.skill_init_path = init && *init ? init : NULL;
     to.out_root = out_root;
     to.client = client;
     to.on_event = progress_event;

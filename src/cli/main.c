@@ -27,7 +27,7 @@ static const char version_usage[] = "usage: skillopt version\n"
 static const struct sk_command commands[] = {
     {"config", cmd_config, "resolve, validate and print a configuration",
      cmd_config_usage},
-    {"data", cmd_data, "check a configuration's data splits and skill file",
+    {"data", cmd_data, "check, materialize and prepare benchmark data",
      cmd_data_usage},
     {"demo", cmd_demo, "train a skill offline against the bundled simulator",
      cmd_demo_usage},

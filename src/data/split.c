@@ -26,6 +26,7 @@
 #include "util/buf.h"
 #include "util/fs.h"
 #include "util/pyrandom.h"
+#include "util/utf8.h"
 
 /* Item ids quoted in messages are cut to this many bytes. */
 #define ID_SHOWN 120
@@ -508,7 +509,202 @@ const char *sk_split_item_id(const struct sk_splits *s, enum sk_split_kind k,
     return s->ids[k][i];
 }
 
-/* Finds and parses split_dir/<kind>/<first *.json> into out. */
+/* A CSV record being read: its fields as JSON strings. */
+struct csv_rec {
+    json_t *fields; /* array of strings */
+    int empty;      /* the record had no character at all (a blank line) */
+};
+
+/* Ends the field in f (bytes, UTF-8 checked) and appends it to rec. */
+static int csv_push_field(const char *path, long line, struct sk_buf *f,
+                          json_t *rec, struct sk_error *err)
+{
+    json_t *v;
+    size_t bad;
+    if (!sk_utf8_valid(sk_buf_cstr(f), f->len, &bad))
+        return sk_error_set(err, SK_EDATA,
+                            "%s:%ld: a field is not valid UTF-8 or holds a "
+                            "NUL byte (byte %zu of the field)",
+                            path, line, bad);
+    v = json_stringn(sk_buf_cstr(f), f->len);
+    if (!v || json_array_append_new(rec, v))
+        return sk_error_set(err, SK_ENOMEM, "%s: out of memory", path);
+    sk_buf_reset(f);
+    return SK_OK;
+}
+
+/*
+ * Reads one record starting at *pos into rec->fields (a new array), moving
+ * *pos past its line end and counting lines in *line.  Python csv's excel
+ * dialect: ',' separates, '"' quotes, "" in quotes is one quote, quoted
+ * fields may hold separators and line breaks (kept as they are), text
+ * after a closing quote joins the field, a quote inside an unquoted field
+ * is literal.  An unterminated quoted field is SK_EDATA.
+ */
+static int csv_read_record(const char *path, const char *t, size_t len,
+                           size_t *pos, long *line, struct csv_rec *rec,
+                           struct sk_error *err)
+{
+    struct sk_buf f;
+    size_t i = *pos;
+    long start_line = *line;
+    int rc = SK_OK, quoted = 0, any = 0;
+
+    rec->empty = 0;
+    rec->fields = json_array();
+    if (!rec->fields)
+        return sk_error_set(err, SK_ENOMEM, "%s: out of memory", path);
+    sk_buf_init(&f, SK_BUF_UNLIMITED);
+    while (i < len) {
+        char c = t[i];
+        if (quoted) {
+            if (c == '"') {
+                if (i + 1 < len && t[i + 1] == '"') {
+                    rc = sk_buf_putc(&f, '"');
+                    i += 2;
+                } else {
+                    quoted = 0;
+                    i++;
+                }
+            } else {
+                if (c == '\n' ||
+                    (c == '\r' && !(i + 1 < len && t[i + 1] == '\n')))
+                    (*line)++;
+                rc = sk_buf_putc(&f, c);
+                i++;
+            }
+            if (rc != SK_OK)
+                break;
+            continue;
+        }
+        if (c == '\r' || c == '\n')
+            break; /* consumed after the last field is pushed */
+        any = 1;
+        if (c == ',') {
+            rc = csv_push_field(path, *line, &f, rec->fields, err);
+            if (rc != SK_OK)
+                goto out;
+            i++;
+            continue;
+        }
+        if (c == '"' && f.len == 0 && (i == *pos || t[i - 1] == ',')) {
+            quoted = 1; /* only a quote opening the field quotes it */
+            i++;
+            continue;
+        }
+        rc = sk_buf_putc(&f, c);
+        if (rc != SK_OK)
+            break;
+        i++;
+    }
+    if (rc != SK_OK) {
+        rc = sk_error_set(err, SK_ENOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    if (quoted) {
+        rc = sk_error_set(err, SK_EDATA,
+                          "%s:%ld: a quoted field is never closed (no "
+                          "closing '\"' before the end of the file)",
+                          path, start_line);
+        goto out;
+    }
+    if (!any) {
+        rec->empty = 1;
+    } else {
+        rc = csv_push_field(path, *line, &f, rec->fields, err);
+        if (rc != SK_OK)
+            goto out;
+    }
+    if (i < len) { /* the line end: CRLF, LF or CR */
+        i += (t[i] == '\r' && i + 1 < len && t[i + 1] == '\n') ? 2 : 1;
+        (*line)++;
+    }
+    *pos = i;
+out:
+    sk_buf_release(&f);
+    if (rc != SK_OK) {
+        json_decref(rec->fields);
+        rec->fields = NULL;
+    }
+    return rc;
+}
+
+int sk_split_parse_csv(const char *path, const char *text, size_t len,
+                       struct json_t **out, struct sk_error *err)
+{
+    json_t *arr = json_array(), *header = NULL;
+    size_t pos = 0, nh = 0, i;
+    long line = 1;
+    int rc = SK_OK, id_from = -1;
+
+    *out = NULL;
+    if (!arr)
+        return sk_error_set(err, SK_ENOMEM, "%s: out of memory", path);
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+        pos = 3; /* a UTF-8 byte order mark is not part of the header */
+    while (pos < len) {
+        struct csv_rec rec;
+        json_t *obj;
+        long rec_line = line;
+        rc = csv_read_record(path, text, len, &pos, &line, &rec, err);
+        if (rc != SK_OK)
+            goto out;
+        if (rec.empty) { /* csv.DictReader skips blank lines */
+            json_decref(rec.fields);
+            continue;
+        }
+        if (!header) {
+            header = rec.fields;
+            nh = json_array_size(header);
+            for (i = 0; i < nh; i++) {
+                const char *k = json_string_value(json_array_get(header, i));
+                if (strcmp(k, "id") == 0) {
+                    id_from = -2;
+                    break;
+                }
+                if (strcmp(k, "questionId") == 0)
+                    id_from = (int)i;
+            }
+            continue;
+        }
+        obj = json_object();
+        if (!obj) {
+            json_decref(rec.fields);
+            rc = sk_error_set(err, SK_ENOMEM, "%s: out of memory", path);
+            goto out;
+        }
+        /* missing trailing fields stay absent; extra ones are dropped */
+        for (i = 0; i < nh && i < json_array_size(rec.fields); i++) {
+            json_t *v = json_array_get(rec.fields, i);
+            if (json_object_setn(
+                    obj, json_string_value(json_array_get(header, i)),
+                    json_string_length(json_array_get(header, i)), v) ||
+                (id_from >= 0 && (size_t)id_from == i &&
+                 json_object_set(obj, "id", v))) {
+                rc = SK_ENOMEM;
+                break;
+            }
+        }
+        json_decref(rec.fields);
+        if (rc == SK_OK && json_array_append_new(arr, obj))
+            rc = SK_ENOMEM;
+        else if (rc != SK_OK)
+            json_decref(obj);
+        if (rc != SK_OK) {
+            rc = sk_error_set(err, rc, "%s:%ld: out of memory", path, rec_line);
+            goto out;
+        }
+    }
+    *out = arr;
+    arr = NULL;
+out:
+    json_decref(header);
+    json_decref(arr);
+    return rc;
+}
+
+/* Finds and parses split_dir/<kind>/<first *.json> (else <first *.csv>)
+ * into out. */
 static int load_one_split(const char *split_dir, int kind,
                           struct sk_splits *out, struct seen_ctx *seen,
                           struct sk_error *err)
@@ -517,7 +713,7 @@ static int load_one_split(const char *split_dir, int kind,
     struct sk_buf b;
     json_t *arr = NULL;
     size_t count;
-    int rc;
+    int rc, is_csv = 0;
     sk_buf_init(&b, SK_BUF_UNLIMITED);
     if (!dir) {
         rc = sk_error_set(err, SK_ENOMEM, "%s: out of memory", split_dir);
@@ -530,11 +726,15 @@ static int load_one_split(const char *split_dir, int kind,
         goto out;
     }
     rc = scan_dir(dir, ".json", &count, &first, err);
+    if (rc == SK_OK && !first) {
+        is_csv = 1; /* the reference's CSV-only loaders (DocVQA) */
+        rc = scan_dir(dir, ".csv", &count, &first, err);
+    }
     if (rc)
         goto out;
     if (!first) {
         rc = sk_error_set(err, SK_EDATA,
-                          "%s: no .json file in split "
+                          "%s: no .json file (and no .csv file) in split "
                           "directory",
                           dir);
         goto out;
@@ -547,7 +747,11 @@ static int load_one_split(const char *split_dir, int kind,
     rc = read_capped(out->paths[kind], &b, err);
     if (rc)
         goto out;
-    rc = parse_json(out->paths[kind], sk_buf_cstr(&b), b.len, 0, &arr, err);
+    if (is_csv)
+        rc = sk_split_parse_csv(out->paths[kind], sk_buf_cstr(&b), b.len, &arr,
+                                err);
+    else
+        rc = parse_json(out->paths[kind], sk_buf_cstr(&b), b.len, 0, &arr, err);
     if (rc)
         goto out;
     if (!json_is_array(arr)) {

@@ -3,8 +3,9 @@
  *
  * Two modes, as in the reference's SplitDataLoader: "split_dir" reads
  * split_dir/{train,val,test}/ (first *.json of each, a JSON array of
- * objects with an "id"); "ratio" shuffles one raw JSON/JSONL file with
- * CPython's random.Random(split_seed), cuts it train:val:test, writes the
+ * objects with an "id"; a folder without *.json may hold a CSV file
+ * instead, see sk_split_parse_csv); "ratio" shuffles one raw JSON/JSONL file
+ * with CPython's random.Random(split_seed), cuts it train:val:test, writes the
  * split directory plus split_manifest.json, then loads it like split_dir.
  * Unlike the reference, bad data is an error (SK_EDATA) rather than a
  * silent fallback: leaked or duplicate ids, items without an id, empty
@@ -91,6 +92,27 @@ struct json_t *sk_splits_item(const struct sk_splits *s, enum sk_split_kind k,
  */
 const char *sk_split_item_id(const struct sk_splits *s, enum sk_split_kind k,
                              size_t i);
+
+/*
+ * Parses the CSV text of a split folder (its first *.csv by name, used
+ * when the folder has no *.json) into *out, a new JSON array with one
+ * object per record.  The format is RFC 4180 as Python's csv module reads
+ * it: ',' separates fields, records end with CRLF, LF or CR, '"' quotes a
+ * field (which may then hold commas, quotes written "" and line breaks,
+ * kept as they are), text after a closing quote joins the field and a
+ * quote inside an unquoted field is literal.  A leading UTF-8 byte order
+ * mark is skipped.  The first non-blank record is the header: its fields
+ * are the keys, and every value is a string.  Blank lines are skipped; a
+ * record shorter than the header leaves the last keys out, extra fields
+ * are dropped (csv.DictReader's None keys).  When the header has no "id"
+ * column but a "questionId" one, each object also gets "id" = questionId
+ * (DocVQA's CSV, whose reference loader takes the id from there).
+ * SK_EDATA names path:line for a quoted field left open at the end or a
+ * field that is not UTF-8 (or holds NUL); SK_ENOMEM.  path is only used in
+ * messages.
+ */
+int sk_split_parse_csv(const char *path, const char *text, size_t len,
+                       struct json_t **out, struct sk_error *err);
 
 /*
  * Maps a split name to its kind: "train"; "valid_seen", "selection", "val"

@@ -673,6 +673,8 @@ static int load_system(const struct sk_reflect_opts *o, int success,
         sk_buf_init(&g, SK_BUF_UNLIMITED);
         rc = sk_prompt_lookup("analyst_guidance", o->bench, o->prompts_dir, &g,
                               err);
+        if (rc == SK_ENOTFOUND && o->guidance && *o->guidance)
+            rc = sk_buf_puts(&g, o->guidance);
         if (rc == SK_OK && g.len > 0) {
             while (out->len > 0 &&
                    strchr(" \t\n\r\f\v", out->data[out->len - 1]))

@@ -50,6 +50,8 @@ struct sk_reflect_opts {
     const char *bench;              /* prompt override lookup; may be NULL */
     const char *prompts_dir;        /* may be NULL */
     long max_tokens;                /* 0: 16384, or 64000 in full rewrite */
+    const char *guidance; /* benchmark guidance when no analyst_guidance
+                             template exists (YAML benchmarks); may be NULL */
 };
 
 struct sk_reflect_out {

@@ -457,8 +457,8 @@ static int prepare(const struct sk_bench *bench, const char *skill,
         if (rc == SK_OK && bench->images)
             rc = bench->images(item, ctx, &slots[i].imgs, &slots[i].n_imgs, &e);
         if (rc == SK_ENOMEM || rc == SK_EIO || rc == SK_ENOTFOUND ||
-            rc == SK_EPARSE || rc == SK_ETOOBIG) {
-            /* template or system trouble: no item can be asked */
+            rc == SK_EPARSE || rc == SK_ETOOBIG || rc == SK_ECONFIG) {
+            /* template, setting or system trouble: no item can be asked */
             return sk_error_set(err, rc, "%s", e.msg);
         }
         if (rc != SK_OK) {

@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "bench/benches.h"
 #include "config/config.h"
 #include "llm/client.h"
 #include "skill/edit.h"
@@ -169,6 +170,7 @@ static int reflect_batch(struct sk_trainer *t, long g, int bdir,
     ro_opts.parse_failures_dir = pf;
     ro_opts.bench = t->bench->name;
     ro_opts.prompts_dir = t->prompts_dir;
+    ro_opts.guidance = sk_userbench_guidance(t->bench);
     tr_opt_reset(t);
     rc = sk_reflect_run(t->client, &ro_opts, ro, err);
     if (rc == SK_OK)

@@ -61,7 +61,11 @@ static void init_by_array(struct sk_pyrandom *r, const uint32_t *key,
 void sk_pyrandom_seed(struct sk_pyrandom *r, int64_t seed)
 {
     /* Negate in unsigned arithmetic so INT64_MIN maps to 2**63. */
-    uint64_t n = seed < 0 ? 0 - (uint64_t)seed : (uint64_t)seed;
+    sk_pyrandom_seed_u64(r, seed < 0 ? 0 - (uint64_t)seed : (uint64_t)seed);
+}
+
+void sk_pyrandom_seed_u64(struct sk_pyrandom *r, uint64_t n)
+{
     uint32_t key[2];
     size_t len = 1;
     key[0] = (uint32_t)n;

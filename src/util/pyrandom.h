@@ -28,6 +28,12 @@ struct sk_pyrandom {
  */
 void sk_pyrandom_seed(struct sk_pyrandom *r, int64_t seed);
 
+/*
+ * Puts r in the state of random.Random(n) for a non-negative seed up to
+ * 2**64 - 1 (LiveMath seeds with 64-bit hash prefixes).  Cannot fail.
+ */
+void sk_pyrandom_seed_u64(struct sk_pyrandom *r, uint64_t n);
+
 /* Next 32-bit output (CPython genrand_uint32, == getrandbits(32)). */
 uint32_t sk_pyrandom_u32(struct sk_pyrandom *r);
 

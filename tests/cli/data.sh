@@ -10,6 +10,7 @@ check data_good        data check --config data.yaml
 check data_not_array   data check --config data.yaml --split_dir notarray
 check data_no_id       data check --config data.yaml --split_dir noid
 check data_leak        data check --config data.yaml --split_dir leak
+check data_schema      data check --config data.yaml --split_dir schema
 check data_missing_dir data check --config data.yaml --split_dir nowhere
 check data_binary_skill data check --config data.yaml --skill_init binary.md
 check data_missing_skill data check --config data.yaml --skill_init nope.md

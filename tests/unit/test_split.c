@@ -1,7 +1,8 @@
 /*
  * test_split.c - benchmark splits: counts, aliases, both load modes, the
  * Python-identical ratio shuffle (tests/fixtures/split, from gen.py), every
- * data error, allocation failures, and the shipped searchqa data.
+ * data error, CSV split folders (csv_vectors.json from csv_gen.py, read by
+ * Python's csv module), allocation failures, and the shipped searchqa data.
  */
 #include "common.h"
 
@@ -693,6 +694,172 @@ static void test_split__bad_options(void **state)
     assert_non_null(strstr(err.msg, "limit"));
 }
 
+/* ---- CSV split folders -------------------------------------------------- */
+
+/* sk_split_parse_csv agrees with csv.DictReader on every vector
+ * (tests/fixtures/split/csv_gen.py). */
+static void test_split__csv_matches_python(void **state)
+{
+    char *path = tu_source_path("tests/fixtures/split/csv_vectors.json");
+    json_t *cases = json_load_file(path, 0, NULL), *c;
+    size_t i;
+    (void)state;
+    assert_non_null(cases);
+    assert_true(json_array_size(cases) >= 20);
+    json_array_foreach(cases, i, c)
+    {
+        const char *text = json_string_value(json_object_get(c, "text"));
+        json_t *got = NULL;
+        struct sk_error err;
+        memset(&err, 0, sizeof err);
+        if (sk_split_parse_csv("v.csv", text, strlen(text), &got, &err) !=
+            SK_OK)
+            fail_msg("case %zu: %s", i, err.msg);
+        if (!json_equal(got, json_object_get(c, "items"))) {
+            char *g = json_dumps(got, JSON_ENCODE_ANY);
+            fail_msg("case %zu: got %s", i, g);
+        }
+        json_decref(got);
+    }
+    json_decref(cases);
+    sk_free(path);
+}
+
+static void test_split__csv_bom_and_errors(void **state)
+{
+    static const struct {
+        const char *text;
+        size_t len;
+        const char *where; /* substring of the message */
+    } bad[] = {
+        {"id,q\nq1,\"open\nq2,x\n", 19, "v.csv:2: a quoted field"},
+        {"id,q\nq1,x\nq2,\"a\"\"\n", 19, "v.csv:3:"},
+        {"id,q\nq1,caf\xe9\n", 13, "v.csv:2: a field is not valid UTF-8"},
+        {"id,q\nq1,a\0b\n", 12, "v.csv:2:"},
+    };
+    json_t *got = NULL;
+    struct sk_error err;
+    size_t i;
+    (void)state;
+    /* a byte order mark is not part of the first key */
+    assert_int_equal(
+        sk_split_parse_csv("v.csv", "\xef\xbb\xbfid,q\nq1,x\n", 13, &got, &err),
+        SK_OK);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(got, 0), "id")), "q1");
+    json_decref(got);
+    for (i = 0; i < SK_ARRAY_LEN(bad); i++) {
+        memset(&err, 0, sizeof err);
+        got = NULL;
+        assert_int_equal(
+            sk_split_parse_csv("v.csv", bad[i].text, bad[i].len, &got, &err),
+            SK_EDATA);
+        assert_null(got);
+        if (!strstr(err.msg, bad[i].where))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err.msg, bad[i].where);
+    }
+}
+
+/* A folder without *.json is read from its first *.csv; *.json wins. */
+static void test_split__csv_split_dir(void **state)
+{
+    static const struct file_spec files[] = {
+        {"d/train/b.csv", "id,q\nlater,x\n"},
+        {"d/train/a.csv", "questionId,q\r\n1,\"x, y\"\r\n2,z\r\n"},
+        {"d/val/items.json", "[{\"id\": \"v1\"}]"},
+        {"d/val/items.csv", "id\nnot-read\n"},
+        {"d/test/t.csv", "id,q\nt1,\"multi\nline\"\n"},
+        {NULL, NULL},
+    };
+    char *dir = make_tree(files), *sd = path_in(dir, "d"), *want;
+    char *fx = tu_source_path("tests/fixtures/docvqa/csv");
+    struct sk_split_opts o;
+    struct sk_splits s;
+    struct sk_error err;
+    (void)state;
+    sk_split_opts_init(&o);
+    o.mode = "split_dir";
+    o.split_dir = sd;
+    if (sk_splits_load(&o, &s, &err) != SK_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(sk_splits_count(&s, SK_SPLIT_TRAIN), 2);
+    assert_string_equal(sk_split_item_id(&s, SK_SPLIT_TRAIN, 0), "1");
+    assert_string_equal(sk_split_item_id(&s, SK_SPLIT_TRAIN, 1), "2");
+    assert_string_equal(json_string_value(json_object_get(
+                            sk_splits_item(&s, SK_SPLIT_TRAIN, 0), "q")),
+                        "x, y");
+    want = path_in(sd, "train/a.csv");
+    assert_string_equal(s.paths[SK_SPLIT_TRAIN], want);
+    sk_free(want);
+    assert_string_equal(sk_split_item_id(&s, SK_SPLIT_VAL, 0), "v1");
+    assert_string_equal(json_string_value(json_object_get(
+                            sk_splits_item(&s, SK_SPLIT_TEST, 0), "q")),
+                        "multi\nline");
+    sk_splits_release(&s);
+
+    /* the DocVQA fixture in its CSV form: ids from questionId */
+    o.split_dir = fx;
+    if (sk_splits_load(&o, &s, &err) != SK_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(sk_splits_count(&s, SK_SPLIT_TRAIN), 4);
+    assert_int_equal(sk_splits_count(&s, SK_SPLIT_VAL), 3);
+    assert_int_equal(sk_splits_count(&s, SK_SPLIT_TEST), 3);
+    assert_string_equal(sk_split_item_id(&s, SK_SPLIT_TEST, 2), "dv-303");
+    assert_string_equal(json_string_value(json_object_get(
+                            sk_splits_item(&s, SK_SPLIT_TRAIN, 1), "answer")),
+                        "['$1,234.50', '1,234.50']");
+    sk_splits_release(&s);
+    tu_rmtree(dir);
+    sk_free(fx);
+    sk_free(sd);
+    sk_free(dir);
+}
+
+/* CSV data errors name the file; a CSV row without an id is refused. */
+static void test_split__csv_errors_name_the_file(void **state)
+{
+    static const struct file_spec unterminated[] = {
+        {"d/train/items.csv", "id,q\na,\"never closed\n"},
+        {"d/val/items.json", "[{\"id\": \"v\"}]"},
+        {"d/test/items.json", "[]"},
+        {NULL, NULL},
+    };
+    static const struct file_spec no_id[] = {
+        {"d/train/items.csv", "id,q\na,x\n,y\n"},
+        {"d/val/items.json", "[{\"id\": \"v\"}]"},
+        {"d/test/items.json", "[]"},
+        {NULL, NULL},
+    };
+    static const struct file_spec none[] = {
+        {"d/train/items.csv", "id\na\n"},
+        {"d/val/items.json", "[{\"id\": \"v\"}]"},
+        {"d/test/notes.txt", "x"},
+        {NULL, NULL},
+    };
+    const struct file_spec *trees[] = {unterminated, no_id, none};
+    const char *want[] = {"d/train/items.csv:2: a quoted field",
+                          "d/train/items.csv: item 1 has no",
+                          "no .json file (and no .csv file)"};
+    size_t i;
+    (void)state;
+    for (i = 0; i < SK_ARRAY_LEN(trees); i++) {
+        char *dir = make_tree(trees[i]), *sd = path_in(dir, "d");
+        struct sk_split_opts o;
+        struct sk_splits s;
+        struct sk_error err;
+        sk_split_opts_init(&o);
+        o.mode = "split_dir";
+        o.split_dir = sd;
+        memset(&err, 0, sizeof err);
+        assert_int_equal(sk_splits_load(&o, &s, &err), SK_EDATA);
+        if (!strstr(err.msg, want[i]))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err.msg, want[i]);
+        tu_rmtree(dir);
+        sk_free(sd);
+        sk_free(dir);
+    }
+}
+
 /* ---- allocation failures ------------------------------------------------ */
 
 struct sweep_ctx {
@@ -721,9 +888,13 @@ static void test_split__alloc_failure_sweep(void **state)
         {"d/test/items.json", "[{\"id\": \"t\"}]"},
         {"raw/data.jsonl", "{\"id\": \"a\"}\n{\"id\": \"b\"}\n{\"id\": \"c\"}\n"
                            "{\"id\": \"d\"}\n{\"id\": \"e\"}\n"},
+        {"c/train/x.csv", "questionId,q\r\n1,\"a,\nb\"\r\n2,c\r\n"},
+        {"c/val/x.csv", "id,q\nv,w\n"},
+        {"c/test/x.csv", "id\n"},
         {NULL, NULL},
     };
     char *dir = make_tree(files), *sd = path_in(dir, "d");
+    char *csv_dir = path_in(dir, "c");
     char *raw = path_in(dir, "raw"), *out = path_in(dir, "out");
     struct sweep_ctx c;
     (void)state;
@@ -731,6 +902,9 @@ static void test_split__alloc_failure_sweep(void **state)
     c.o.mode = "split_dir";
     c.o.split_dir = sd;
     c.o.limit = 2;
+    assert_true(tu_alloc_sweep(sweep_load, &c) > 10);
+    c.o.split_dir = csv_dir;
+    c.o.limit = 0;
     assert_true(tu_alloc_sweep(sweep_load, &c) > 10);
     sk_split_opts_init(&c.o);
     c.o.mode = "ratio";
@@ -741,6 +915,7 @@ static void test_split__alloc_failure_sweep(void **state)
     c.o.env_name = "sweep";
     assert_true(tu_alloc_sweep(sweep_load, &c) > 10);
     tu_rmtree(dir);
+    sk_free(csv_dir);
     sk_free(sd);
     sk_free(raw);
     sk_free(out);
@@ -791,6 +966,10 @@ int main(void)
         cmocka_unit_test(test_split__relative_paths_are_made_absolute),
         cmocka_unit_test(test_split__errors_name_the_file),
         cmocka_unit_test(test_split__bad_options),
+        cmocka_unit_test(test_split__csv_matches_python),
+        cmocka_unit_test(test_split__csv_bom_and_errors),
+        cmocka_unit_test(test_split__csv_split_dir),
+        cmocka_unit_test(test_split__csv_errors_name_the_file),
         cmocka_unit_test(test_split__alloc_failure_sweep),
         cmocka_unit_test(test_split__real_searchqa),
     };
