@@ -1125,6 +1125,13 @@ static int score(const struct json_t *item, const char *response,
                                tool_turns(ctx));
         fail = sk_buf_cstr(&why);
     } else if (rc == SK_OK) {
+        if (ctx && ctx->cfg && ctx->cfg->officeqa_numeric_em &&
+            r.em_numeric >= 1.0 && r.hard == 0) {
+            /* the better rule, when asked for: equal values match */
+            r.hard = 1;
+            sk_free(r.fail_reason);
+            r.fail_reason = NULL;
+        }
         fail = r.fail_reason ? r.fail_reason
                : r.answered  ? ""
                : tools ? "Model neither produced a tool request nor a final "

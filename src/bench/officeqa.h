@@ -93,7 +93,7 @@ struct sk_officeqa_result {
     double f1;         /* token F1 of the normalised strings */
     int hard;          /* int(em) */
     double soft;       /* f1 */
-    double em_numeric; /* the stricter numeric rule (logged only) */
+    double em_numeric; /* equal values (scored with env.officeqa_numeric_em) */
     char *predicted;   /* the extracted answer ("" when not answered) */
     char *fail_reason; /* "predicted '...' but expected '...'" when
                           answered with em 0, else NULL */

@@ -144,7 +144,10 @@ static int verification(const json_t *row, struct sk_buf *out)
         rc = sk_score_py_list_repr(g, n, out);
     sk_py_float_repr(json_number_value(json_object_get(row, "em")), num,
                      sizeof num);
-    if (rc == SK_OK)
+    if (rc == SK_OK && json_is_number(json_object_get(row, "anls")))
+        rc = sk_buf_printf(out, "\nANLS: %.4f (exact when at least 0.999)",
+                           json_number_value(json_object_get(row, "anls")));
+    else if (rc == SK_OK)
         rc = sk_buf_printf(out, "\nExact match: %s\nF1: %.4f", num,
                            json_number_value(json_object_get(row, "f1")));
     sk_free(g);

@@ -1428,10 +1428,58 @@ static void test_officeqa__build_corpus_failures(void **state)
     sk_free(out);
 }
 
+/* The better numeric rule is off by default (the reference's string match,
+ * so numbers stay comparable) and on with env.officeqa_numeric_em. */
+static void test_officeqa__numeric_em_option(void **state)
+{
+    static const struct {
+        const char *reply, *gold;
+        int hard_default, hard_numeric;
+    } cases[] = {
+        {"<answer>5.0</answer>", "5", 0, 1},
+        {"<answer>(3.2)</answer>", "-3.2", 0, 1},
+        {"<answer>12.5%</answer>", "12.5", 0, 1},
+        {"<answer>1,234.5</answer>", "1234.5", 1, 1},
+        {"<answer>5.1</answer>", "5", 0, 0},
+        {"<answer>five</answer>", "5", 0, 0},
+    };
+    struct sk_config cfg;
+    struct sk_bench_ctx ctx;
+    struct sk_error err;
+    size_t i;
+    int on;
+    (void)state;
+
+    sk_config_init(&cfg);
+    assert_int_equal(sk_config_defaults(&cfg, &err), SK_OK);
+    cfg.use_local_tools = 0;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.cfg = &cfg;
+    for (on = 0; on < 2; on++) {
+        cfg.officeqa_numeric_em = on;
+        for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            json_t *item = json_pack("{s:s, s:s, s:s, s:[s]}", "id", "n1",
+                                     "question", "How much?", "answer",
+                                     cases[i].gold, "source_files", "a.txt");
+            json_t *row = json_object();
+            assert_int_equal(
+                sk_bench_officeqa.score(item, cases[i].reply, &ctx, row, &err),
+                SK_OK);
+            assert_int_equal(json_integer_value(json_object_get(row, "hard")),
+                             on ? cases[i].hard_numeric
+                                : cases[i].hard_default);
+            json_decref(item);
+            json_decref(row);
+        }
+    }
+    sk_config_release(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_officeqa__evaluate_matches_reference),
+        cmocka_unit_test(test_officeqa__numeric_em_option),
         cmocka_unit_test(test_officeqa__list_fields_match_reference),
         cmocka_unit_test(test_officeqa__rows_match_reference),
         cmocka_unit_test(test_officeqa__item_rejects_bad_fields),
