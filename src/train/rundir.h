@@ -29,6 +29,7 @@ struct sk_config;
 #define SK_RUNDIR_SUMMARY "summary.json"
 #define SK_RUNDIR_LR_HISTORY "lr_history.jsonl"
 #define SK_RUNDIR_EVENTS "events.jsonl" /* ours, see events.h */
+#define SK_RUNDIR_PID "skillopt.pid"    /* ours: pid of the training process */
 
 /* Largest JSON file the readers here accept. */
 #define SK_RUNDIR_MAX_JSON (256u << 20)

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -1409,6 +1410,28 @@ out:
     return rc;
 }
 
+/*
+ * out_root/skillopt.pid holds the pid of the process training in it, so
+ * that the dashboard can tell a running run from one that died without a
+ * run_end event.  Removed at the end; a stale file names a dead pid.
+ */
+static void write_pid(struct sk_trainer *t, int on)
+{
+    struct sk_error err;
+    char *p = sk_fs_join(t->rd.root, SK_RUNDIR_PID);
+    char buf[32];
+    if (!p)
+        return;
+    if (on) {
+        int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+        if (sk_fs_write_atomic_nosync(p, buf, (size_t)n, &err) != SK_OK)
+            sk_warn("%s", err.msg);
+    } else {
+        unlink(p);
+    }
+    sk_free(p);
+}
+
 static void trainer_release(struct sk_trainer *t)
 {
     sk_events_close(t->ev);
@@ -1525,6 +1548,7 @@ int sk_train_run(const struct sk_train_opts *o, struct sk_train_result *res,
     rc = sk_events_open(evpath, &t.ev, err);
     if (rc != SK_OK)
         goto out;
+    write_pid(&t, 1);
     sk_events_set_clock(t.ev, wall_clock, NULL);
     sk_llm_client_set_progress(t.client, on_complete, &t);
     sk_llm_client_set_unusable_hook(t.client, on_unusable, &t);
@@ -1577,6 +1601,8 @@ out:
                           (json_int_t)t.gs.best_step, "message",
                           rc == SK_OK ? "" : err->msg));
     }
+    if (t.ev)
+        write_pid(&t, 0);
     end_scores_release(&es);
     sk_free(path);
     sk_free(evpath);
