@@ -171,6 +171,27 @@ json_t *tr_token_snapshot(struct sk_trainer *t);
 int tr_keep_unusable(struct sk_trainer *t, const char *rel,
                      struct sk_error *err);
 
+/* save_state without writing the skill file (runtime and resume state,
+ * best_skill.md). */
+int tr_save_state_keep(struct sk_trainer *t, long step, struct sk_error *err);
+
+/* ---- finish.c ----------------------------------------------------- */
+
+/* What the end of run measured (JSON values, NULL when not measured). */
+struct tr_end_scores {
+    json_t *final_sel_hard, *final_sel_soft;
+    json_t *base_test_hard, *base_test_soft, *test_hard, *test_soft;
+    json_t *final_test_hard, *final_test_soft;
+};
+
+/* 1.6 (a)-(d): final selection and promotion, then the test evaluations. */
+int tr_final_evaluations(struct sk_trainer *t, struct tr_end_scores *s,
+                         struct sk_train_result *res, struct sk_error *err);
+/* summary.json (8.3); fills res's counts. */
+int tr_write_summary(struct sk_trainer *t, struct tr_end_scores *s, double wall,
+                     struct sk_train_result *res, struct sk_error *err);
+void tr_end_scores_release(struct tr_end_scores *s);
+
 /* ---- step.c ------------------------------------------------------- */
 
 /* Runs global step g (epoch, step_in_epoch) of the plan. */
