@@ -40,6 +40,7 @@ int cmd_train(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_llm(int argc, char **argv);
+int cmd_ui(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
@@ -49,6 +50,7 @@ extern const char cmd_train_usage[];
 extern const char cmd_data_usage[];
 extern const char cmd_eval_usage[];
 extern const char cmd_llm_usage[];
+extern const char cmd_ui_usage[];
 
 struct sk_config;
 
@@ -56,6 +58,7 @@ struct sk_config;
 struct cli_train_flags {
     int dry_run; /* print the plan and estimates, call nothing */
     int quiet;   /* errors and the final summary only */
+    int ui;      /* serve the run on the dashboard while it trains */
 };
 
 /*
@@ -66,5 +69,15 @@ struct cli_train_flags {
  */
 int cli_train_run(const struct sk_config *c, const char *out_root,
                   const struct cli_train_flags *f);
+
+struct sk_ui;
+
+/*
+ * Serves out_root on the dashboard (127.0.0.1, port 7860 or the next free
+ * one up to 7880) and prints the URL on stdout.  NULL, after a warning on
+ * stderr, when it cannot start: the run goes on without it.  Stop it with
+ * sk_ui_stop (ui/server.h).
+ */
+struct sk_ui *cli_ui_start_run(const char *out_root);
 
 #endif /* SK_CLI_H */

@@ -38,7 +38,9 @@ const char cmd_demo_usage[] =
     "real provider use `skillopt train` (see README.md, \"Models\").\n"
     "\n"
     "Prints the baseline, best and test scores and the path of\n"
-    "best_skill.md.  DIR defaults to outputs/demo_<time>.\n";
+    "best_skill.md.  DIR defaults to outputs/demo_<time>.  While it trains\n"
+    "the run is served on the dashboard (the URL is printed; see\n"
+    "`skillopt help ui`); --no-ui turns that off.\n";
 
 /* 1 if dir/configs/demo.yaml exists. */
 static int is_home(const char *dir)
@@ -104,6 +106,8 @@ int cmd_demo(int argc, char **argv)
     sk_config_init(&cfg);
     memset(&f, 0, sizeof f);
     f.quiet = cfgargs_has(argc, argv, "quiet");
+    f.ui =
+        !cfgargs_has(argc, argv, "no-ui") && !cfgargs_has(argc, argv, "no_ui");
     code = cfgargs_parse(argc, argv, switches, valued, &a);
     if (code != SK_EXIT_OK)
         goto out;

@@ -34,6 +34,7 @@
 #include "train/bench.h"
 #include "train/plan.h"
 #include "train/trainer.h"
+#include "ui/server.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -44,7 +45,7 @@ const char cmd_train_usage[] =
     "K=V ...]\n"
     "                      [--KEY VALUE ...] [--max_cost USD] [--max_tokens "
     "N]\n"
-    "                      [--dry-run] [--quiet]\n"
+    "                      [--dry-run] [--quiet] [--ui]\n"
     "\n"
     "Trains the skill document env.skill_init on the benchmark env.name:\n"
     "each step rolls the target out on a train batch, lets the optimizer\n"
@@ -61,6 +62,8 @@ const char cmd_train_usage[] =
     "  --dry-run         print the plan and an estimate of calls and tokens\n"
     "                    per stage, then exit without calling any model\n"
     "  --quiet           print only errors and the final summary\n"
+    "  --ui              serve the run on the dashboard while it trains\n"
+    "                    (prints the URL; see `skillopt help ui`)\n"
     "\n"
     "Progress goes to stderr: one live line on a terminal, plain lines\n"
     "otherwise.  Ctrl-C stops at the next safe point.\n"
@@ -216,6 +219,7 @@ int cli_train_run(const struct sk_config *c, const char *out_root_in,
     struct sk_train_opts to;
     struct sk_train_result res;
     struct progress *pg = NULL;
+    struct sk_ui *ui = NULL;
     struct sigaction sa, old_int, old_term;
     const struct sk_bench *bench = NULL;
     const char *init;
@@ -269,6 +273,8 @@ int cli_train_run(const struct sk_config *c, const char *out_root_in,
         code = SK_EXIT_RUN;
         goto out;
     }
+    if (f->ui)
+        ui = cli_ui_start_run(out_root);
     memset(&lo, 0, sizeof lo);
     lo.run_dir = out_root;
     if (strcmp(c->env, "demo") == 0) {
@@ -361,6 +367,7 @@ int cli_train_run(const struct sk_config *c, const char *out_root_in,
            best && realpath(best, rp) ? rp : (best ? best : out_root));
     printf("run directory: %s\n", out_root);
 out:
+    sk_ui_stop(ui);
     progress_free(pg);
     sk_llm_client_free(client);
     sk_demo_sim_free(demo);
@@ -391,7 +398,7 @@ static int add_budget(struct cfgargs *a, const char *key, const char *value)
 
 int cmd_train(int argc, char **argv)
 {
-    static const char *const switches[] = {"dry-run", "dry_run", "quiet",
+    static const char *const switches[] = {"dry-run", "dry_run", "quiet", "ui",
                                            "no-ui",   "no_ui",   NULL};
     static const char *const valued[] = {"max_cost", "max-cost", "max_tokens",
                                          "max-tokens", NULL};
@@ -406,6 +413,7 @@ int cmd_train(int argc, char **argv)
     f.dry_run = cfgargs_has(argc, argv, "dry-run") ||
                 cfgargs_has(argc, argv, "dry_run");
     f.quiet = cfgargs_has(argc, argv, "quiet");
+    f.ui = cfgargs_has(argc, argv, "ui");
     code = cfgargs_parse(argc, argv, switches, valued, &a);
     cost = a.valued[0] ? a.valued[0] : a.valued[1];
     tokens = a.valued[2] ? a.valued[2] : a.valued[3];

@@ -37,6 +37,8 @@ static const struct sk_command commands[] = {
      cmd_llm_usage},
     {"train", cmd_train, "train (or resume training) a skill document",
      cmd_train_usage},
+    {"ui", cmd_ui, "serve the dashboard over a directory of runs",
+     cmd_ui_usage},
     {"version", cmd_version, "print the version", version_usage},
 };
 
