@@ -762,6 +762,7 @@
       hist: Array.isArray(run.history) ? run.history : [],
       prov: new Map(), /* step -> row built from gate / step_end events */
       spend: [], /* {step, cost, tokens} from spend events */
+      spendRoles: null, /* the last spend event's by_role */
       phaseTotals: new Map(), /* phase -> [seconds, count] */
       live: { phase: null, step: null, epoch: null, split: null, done: null, total: null },
       lastStep: 0,
@@ -959,7 +960,24 @@
       });
       const tbl = tokenTable();
       return chartCard('Cumulative tokens by stage (steps)', svg,
-        h('div', null, h('h3', null, 'Run spend (from spend events)'), sp2, tbl));
+        h('div', null, h('h3', null, 'Run spend (from spend events)'), sp2, tbl,
+          h('h3', null, 'Spend by role'), roleTable()));
+    }
+
+    /* the run's tokens and cost per role (optimizer, target) so far */
+    function roleTable() {
+      const r = st.spendRoles;
+      if (!r) return h('p', { class: 'muted' }, 'no spend by role yet');
+      const rows = Object.keys(r).map((k) => {
+        const v = r[k] || {};
+        return h('tr', { 'data-role': k }, h('td', null, k), h('td', null, String(v.calls || 0)),
+          h('td', null, fmtTok((v.prompt_tokens || 0) + (v.completion_tokens || 0))),
+          h('td', null, fmtCost(isNum(v.cost_usd) ? v.cost_usd : null)));
+      });
+      return h('table', { class: 'roles' },
+        h('thead', null, h('tr', null, h('th', null, 'role'), h('th', null, 'calls'),
+          h('th', null, 'tokens'), h('th', null, 'cost'))),
+        h('tbody', null, rows));
     }
 
     function tokenTable() {
@@ -1153,6 +1171,7 @@
           const tokens = isNum(e.total_tokens) ? e.total_tokens
             : (e.prompt_tokens || 0) + (e.completion_tokens || 0);
           st.spend.push({ step: st.lastStep, cost: isNum(e.cost_usd) ? e.cost_usd : null, tokens });
+          if (e.by_role && typeof e.by_role === 'object') st.spendRoles = e.by_role;
           schedule(D_STATS | D_CHARTS);
           break;
         }

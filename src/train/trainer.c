@@ -109,10 +109,35 @@ void tr_emit(struct sk_trainer *t, const char *type, json_t *fields)
 
 void tr_emit_spend(struct sk_trainer *t)
 {
+    static const char *const names[SK_ROLE_COUNT] = {"optimizer", "target"};
     json_t *tok = tr_token_snapshot(t);
     json_t *total = tok ? json_object_get(tok, "_total") : NULL;
-    if (total)
-        tr_emit(t, SK_EVENT_SPEND, json_incref(total));
+    json_t *f, *roles;
+    int r;
+
+    if (!total) {
+        json_decref(tok);
+        return;
+    }
+    f = json_deep_copy(total);
+    roles = json_object();
+    for (r = 0; f && roles && r < SK_ROLE_COUNT; r++) {
+        struct sk_stage_usage u;
+        sk_ledger_get(sk_llm_client_ledger(t->client), r, NULL, &u);
+        json_object_set_new(
+            roles, names[r],
+            json_pack("{s:I, s:I, s:I, s:o}", "calls", (json_int_t)u.calls,
+                      "prompt_tokens", (json_int_t)u.prompt_tokens,
+                      "completion_tokens", (json_int_t)u.completion_tokens,
+                      "cost_usd",
+                      u.cost_unknown ? json_null() : json_real(u.cost_usd)));
+    }
+    if (f && roles)
+        json_object_set_new(f, "by_role", roles);
+    else
+        json_decref(roles);
+    if (f)
+        tr_emit(t, SK_EVENT_SPEND, f);
     json_decref(tok);
 }
 

@@ -183,6 +183,9 @@ try {
   for (const c of ['train', 'lr', 'tokens', 'spend', 'timing'])
     check('run page: chart ' + c, await page.locator('svg[data-chart="' + c + '"]').count() === 1);
   check('run page: steps table has every step', await page.locator('#steps tbody tr').count() === hist.length);
+  check('run page: spend by role lists the optimizer and the target',
+    await page.locator('table.roles tr[data-role="optimizer"]').count() === 1 &&
+    await page.locator('table.roles tr[data-role="target"]').count() === 1);
   await shot('run');
   const rej = hist.find((r) => kindOf(r.action) === 'reject');
   await page.$eval('svg[data-chart="score"] path.step-marker[data-step="' + rej.step + '"]',
