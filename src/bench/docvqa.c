@@ -706,27 +706,7 @@ static int render(const char *name, const char *prompts_dir,
                   const struct sk_prompt_var *vars, size_t n, char **out,
                   struct sk_error *err)
 {
-    struct sk_buf tmpl, text;
-    int rc;
-
-    *out = NULL;
-    sk_buf_init(&tmpl, SK_BENCH_MAX_PROMPT);
-    sk_buf_init(&text, SK_BENCH_MAX_PROMPT);
-    rc = sk_prompt_lookup(name, BENCH, prompts_dir, &tmpl, err);
-    if (rc == SK_OK)
-        rc =
-            sk_prompt_render(sk_buf_cstr(&tmpl), tmpl.len, vars, n, &text, err);
-    if (rc == SK_OK) {
-        /* an empty prompt still comes back as a string */
-        rc = sk_buf_reserve(&text, 1);
-        if (rc != SK_OK)
-            sk_error_set(err, rc, BENCH "/%s: %s", name, sk_strerror(rc));
-    }
-    if (rc == SK_OK)
-        *out = sk_buf_detach(&text, NULL);
-    sk_buf_release(&tmpl);
-    sk_buf_release(&text);
-    return rc;
+    return sk_bench_render(BENCH, name, prompts_dir, vars, n, out, err);
 }
 
 static struct sk_prompt_var var(const char *name, const char *value)

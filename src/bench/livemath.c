@@ -800,18 +800,7 @@ static int render_new(const char *name, const char *prompts_dir,
                       const struct sk_prompt_var *vars, size_t n, char **out,
                       struct sk_error *err)
 {
-    struct sk_buf b;
-    int rc;
-
-    sk_buf_init(&b, SK_BENCH_MAX_PROMPT);
-    rc = render(name, prompts_dir, vars, n, &b, err);
-    if (rc == SK_OK) {
-        *out = sk_buf_detach(&b, NULL);
-        if (!*out)
-            rc = sk_error_set(err, SK_ENOMEM, "out of memory");
-    }
-    sk_buf_release(&b);
-    return rc;
+    return sk_bench_render(BENCH, name, prompts_dir, vars, n, out, err);
 }
 
 /* "A. text" lines, one per choice, without a final newline. */

@@ -91,25 +91,7 @@ int sk_score_encode(const uint32_t *cp, size_t n, struct sk_buf *out)
         char u[4];
         size_t k;
         uint32_t c = cp[i];
-        if (c < 0x80) {
-            u[0] = (char)c;
-            k = 1;
-        } else if (c < 0x800) {
-            u[0] = (char)(0xC0 | (c >> 6));
-            u[1] = (char)(0x80 | (c & 0x3F));
-            k = 2;
-        } else if (c < 0x10000) {
-            u[0] = (char)(0xE0 | (c >> 12));
-            u[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-            u[2] = (char)(0x80 | (c & 0x3F));
-            k = 3;
-        } else {
-            u[0] = (char)(0xF0 | (c >> 18));
-            u[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-            u[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-            u[3] = (char)(0x80 | (c & 0x3F));
-            k = 4;
-        }
+        k = sk_utf8_encode(c, u);
         rc = sk_buf_append(out, u, k);
         if (rc != SK_OK) {
             sk_buf_truncate(out, mark);

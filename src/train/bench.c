@@ -57,13 +57,9 @@ int sk_bench_item_id(const struct json_t *item, struct sk_buf *out,
     return SK_OK;
 }
 
-/*
- * Looks up template name for bench and renders it with vars into a new
- * string in *out.
- */
-static int render(const char *bench, const char *name, const char *prompts_dir,
-                  const struct sk_prompt_var *vars, size_t n, char **out,
-                  struct sk_error *err)
+int sk_bench_render(const char *bench, const char *name,
+                    const char *prompts_dir, const struct sk_prompt_var *vars,
+                    size_t n, char **out, struct sk_error *err)
 {
     struct sk_buf tmpl, text;
     int rc;
@@ -110,7 +106,8 @@ static int build_system(const char *bench, const char *skill,
     var.name = "skill_section";
     var.value = sk_buf_cstr(&sec);
     var.len = sec.len;
-    rc = render(bench, "rollout_system", prompts_dir, &var, 1, out, err);
+    rc = sk_bench_render(bench, "rollout_system", prompts_dir, &var, 1, out,
+                         err);
 out:
     sk_buf_release(&sec);
     return rc;
@@ -149,8 +146,8 @@ static int searchqa_build(const struct json_t *item, const char *skill,
     vars[1] = str_var("context", it.context);
     rc = build_system("searchqa", skill, prompts_dir, system, err);
     if (rc == SK_OK)
-        rc =
-            render("searchqa", "rollout_user", prompts_dir, vars, 2, user, err);
+        rc = sk_bench_render("searchqa", "rollout_user", prompts_dir, vars, 2,
+                             user, err);
 out:
     if (rc != SK_OK) {
         sk_free(*system);
@@ -298,7 +295,8 @@ static int demo_build(const struct json_t *item, const char *skill,
     vars[1] = str_var("question", d.question);
     rc = build_system("demo", skill, prompts_dir, system, err);
     if (rc == SK_OK)
-        rc = render("demo", "rollout_user", prompts_dir, vars, 2, user, err);
+        rc = sk_bench_render("demo", "rollout_user", prompts_dir, vars, 2, user,
+                             err);
     if (rc != SK_OK) {
         sk_free(*system);
         *system = NULL;

@@ -116,6 +116,18 @@ void sk_bench_images_free(struct sk_llm_image *imgs, size_t n);
  * benchmark"). */
 const struct sk_bench *sk_bench_find(const char *name);
 
+struct sk_prompt_var;
+
+/*
+ * Looks up the template name for bench (prompt.h: prompts_dir overrides,
+ * then the embedded one) and renders it with vars into a new string in
+ * *out (sk_free; "" for an empty template).  Returns SK_OK or the lookup's
+ * or rendering's error with err naming the template; *out NULL then.
+ */
+int sk_bench_render(const char *bench, const char *name,
+                    const char *prompts_dir, const struct sk_prompt_var *vars,
+                    size_t n, char **out, struct sk_error *err);
+
 /*
  * Appends the skill section of the system prompt (2.2): "## Skill\n" +
  * the skill without surrounding whitespace + "\n\n", or nothing when the

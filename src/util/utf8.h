@@ -20,6 +20,10 @@ size_t sk_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
  */
 int sk_utf8_valid(const char *s, size_t len, size_t *bad);
 
+/* Writes the UTF-8 encoding of code point c (at most U+10FFFF) to out and
+ * returns its length (1 to 4). */
+size_t sk_utf8_encode(uint32_t c, char out[4]);
+
 /* 1-based line and column (in bytes) of offset off in s. */
 void sk_text_line_col(const char *s, size_t off, int *line, int *col);
 

@@ -327,9 +327,32 @@ static void test_fs__atomic_write_allocation_sweep(void **state)
     sk_free(dir);
 }
 
+/* Encoding then decoding gives the code point back, at every length's
+ * boundaries, with the lengths RFC 3629 gives. */
+static void test_util__utf8_encode_round_trip(void **state)
+{
+    static const struct {
+        uint32_t c;
+        size_t len;
+    } cases[] = {{0x0, 1},    {0x41, 1},    {0x7F, 1},    {0x80, 2},
+                 {0x3A3, 2},  {0x7FF, 2},   {0x800, 3},   {0xFFFD, 3},
+                 {0xFFFF, 3}, {0x10000, 4}, {0x1F600, 4}, {0x10FFFF, 4}};
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char u[4];
+        uint32_t back = 0xFFFFFFFFu;
+        size_t n = sk_utf8_encode(cases[i].c, u);
+        assert_int_equal(n, cases[i].len);
+        assert_int_equal(sk_utf8_decode((const unsigned char *)u, n, &back), n);
+        assert_int_equal(back, cases[i].c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_util__utf8_encode_round_trip),
         cmocka_unit_test(test_buf__append_and_cap),
         cmocka_unit_test(test_buf__growth_many_appends),
         cmocka_unit_test(test_buf__enomem_leaves_buffer_intact),
