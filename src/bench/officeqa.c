@@ -341,7 +341,7 @@ int sk_officeqa_normalize(const char *s, size_t len, struct sk_buf *out)
 {
     uint32_t *cp = NULL, *lo = NULL;
     size_t n = 0, m = 0, i, k, mark = out->len;
-    int rc, first = 1;
+    int rc;
 
     rc = sk_score_decode(s, len, &cp, &n);
     if (rc == SK_OK)
@@ -373,23 +373,7 @@ int sk_officeqa_normalize(const char *s, size_t len, struct sk_buf *out)
         i = j;
     }
     m = k;
-    for (i = 0; i < m;) {
-        size_t j;
-        if (sk_score_is_space(lo[i])) {
-            i++;
-            continue;
-        }
-        for (j = i; j < m && !sk_score_is_space(lo[j]); j++)
-            ;
-        if (!first)
-            rc = sk_buf_putc(out, ' ');
-        if (rc == SK_OK)
-            rc = sk_score_encode(lo + i, j - i, out);
-        if (rc != SK_OK)
-            goto out;
-        first = 0;
-        i = j;
-    }
+    rc = sk_score_join_words(lo, m, out);
 out:
     if (rc != SK_OK)
         sk_buf_truncate(out, mark);

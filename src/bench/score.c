@@ -505,3 +505,27 @@ void sk_score_mean(const double *hard, const double *soft, size_t n,
     *mean_hard = h / (double)n;
     *mean_soft = s / (double)n;
 }
+
+int sk_score_join_words(const uint32_t *cp, size_t n, struct sk_buf *out)
+{
+    size_t i = 0, j;
+    int rc = SK_OK, first = 1;
+
+    while (i < n) {
+        if (sk_score_is_space(cp[i])) {
+            i++;
+            continue;
+        }
+        for (j = i; j < n && !sk_score_is_space(cp[j]); j++)
+            ;
+        if (!first)
+            rc = sk_buf_putc(out, ' ');
+        if (rc == SK_OK)
+            rc = sk_score_encode(cp + i, j - i, out);
+        if (rc != SK_OK)
+            return rc;
+        first = 0;
+        i = j;
+    }
+    return SK_OK;
+}

@@ -34,6 +34,10 @@ int sk_score_decode(const char *s, size_t len, uint32_t **out, size_t *n);
 
 /* Appends the UTF-8 encoding of cp[0..n) to out.  SK_ENOMEM/SK_ETOOBIG. */
 int sk_score_encode(const uint32_t *cp, size_t n, struct sk_buf *out);
+/* Appends " ".join(words) of cp[0..n) as Python's str.split() cuts them
+ * (runs of sk_score_is_space), UTF-8 encoded.  SK_OK, SK_ENOMEM or
+ * SK_ETOOBIG; out may hold a prefix on failure (callers truncate). */
+int sk_score_join_words(const uint32_t *cp, size_t n, struct sk_buf *out);
 
 /*
  * Python str.lower() of cp[0..n), including the final-sigma rule and
