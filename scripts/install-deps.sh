@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential cmake pkg-config clang clang-format libclang-rt-14-dev \
 libcurl4-openssl-dev libssl-dev libjansson-dev libfyaml-dev libsqlite3-dev \
 libmicrohttpd-dev libcmocka-dev libzip-dev libexpat1-dev valgrind \
-poppler-utils chromium"
+poppler-utils chromium bubblewrap python3-openpyxl"
 
 missing=""
 for p in $PKGS; do

@@ -10,9 +10,11 @@
 #include "common.h"
 #include "train/bench.h"
 
-extern const struct sk_bench sk_bench_livemath; /* livemath.c */
-extern const struct sk_bench sk_bench_docvqa;   /* docvqa.c */
-extern const struct sk_bench sk_bench_officeqa; /* officeqa.c */
+extern const struct sk_bench sk_bench_livemath;    /* livemath.c */
+extern const struct sk_bench sk_bench_docvqa;      /* docvqa.c */
+extern const struct sk_bench sk_bench_officeqa;    /* officeqa.c */
+extern const struct sk_bench sk_bench_spreadsheet; /* spreadsheet.c */
+extern const struct sk_bench sk_bench_alfworld;    /* alfworld.c */
 
 /*
  * Loads the benchmark described by the YAML file at path (docs/

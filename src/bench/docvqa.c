@@ -871,5 +871,7 @@ out:
     return rc;
 }
 
-const struct sk_bench sk_bench_docvqa = {
-    BENCH, docvqa_build, docvqa_score, docvqa_images, NULL, NULL};
+const struct sk_bench sk_bench_docvqa = {.name = BENCH,
+                                         .build = docvqa_build,
+                                         .score = docvqa_score,
+                                         .images = docvqa_images};

@@ -963,5 +963,5 @@ out:
     return rc;
 }
 
-const struct sk_bench sk_bench_livemath = {BENCH, build, score,
-                                           NULL,  NULL,  NULL};
+const struct sk_bench sk_bench_livemath = {
+    .name = BENCH, .build = build, .score = score};

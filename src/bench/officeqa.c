@@ -943,11 +943,15 @@ static int ask(struct sk_llm_client *c, const char *system,
     return st;
 }
 
-static int episode(struct sk_llm_client *c, const struct json_t *item,
-                   const struct sk_bench_ctx *ctx, const char *system,
-                   const char *user, long max_tokens, char **final,
-                   struct json_t **turns_out, struct sk_error *err)
+static int episode(struct sk_bench_episode *ep, const struct sk_bench_ctx *ctx,
+                   struct sk_error *err)
 {
+    struct sk_llm_client *c = ep->client;
+    const json_t *item = ep->item;
+    const char *system = ep->system, *user = ep->user;
+    long max_tokens = ep->max_tokens;
+    char **final = &ep->final;
+    json_t **turns_out = &ep->turns;
     struct sk_officeqa_item it;
     struct sk_doctools *dt = NULL;
     struct convo cv;
@@ -1138,8 +1142,8 @@ out:
     return rc;
 }
 
-const struct sk_bench sk_bench_officeqa = {BENCH, build,   score,
-                                           NULL,  episode, NULL};
+const struct sk_bench sk_bench_officeqa = {
+    .name = BENCH, .build = build, .score = score, .episode = episode};
 
 /* ---- the corpus builder ------------------------------------------------ */
 

@@ -349,15 +349,16 @@ out:
     return rc;
 }
 
-static const struct sk_bench demo_bench = {"demo", demo_build, demo_score,
-                                           NULL,   NULL,       NULL};
+static const struct sk_bench demo_bench = {
+    .name = "demo", .build = demo_build, .score = demo_score};
 static const struct sk_bench searchqa_bench = {
-    "searchqa", searchqa_build, searchqa_score, NULL, NULL, NULL};
+    .name = "searchqa", .build = searchqa_build, .score = searchqa_score};
 
 /* Every benchmark built in; the others live in src/bench/<name>.c. */
 static const struct sk_bench *const benches[] = {
-    &demo_bench,      &searchqa_bench,    &sk_bench_livemath,
-    &sk_bench_docvqa, &sk_bench_officeqa,
+    &demo_bench,        &searchqa_bench,    &sk_bench_livemath,
+    &sk_bench_docvqa,   &sk_bench_officeqa, &sk_bench_spreadsheet,
+    &sk_bench_alfworld,
 };
 
 const struct sk_bench *sk_bench_find(const char *name)

@@ -30,13 +30,16 @@ struct sk_llm_image;
  * What a benchmark may read besides the item: the run's configuration
  * (NULL outside a run: use the defaults), the prompt override directory
  * and the rollout's seed (the batch seed for a train batch, the train
- * seed for evaluations; LiveMath shuffles choices with it).
+ * seed for evaluations; LiveMath shuffles choices with it) and whether
+ * the rollout is a training batch (gold-derived feedback may reach the
+ * analyst, and SpreadsheetBench's target, only then).
  */
 struct sk_bench_ctx {
     const struct sk_config *cfg;
     const char *prompts_dir;
     int64_t seed;
     const void *data; /* the bench's own data (struct sk_bench.data) */
+    int train;        /* 1: a training rollout; 0: an evaluation */
 };
 
 /*
@@ -73,21 +76,55 @@ typedef int (*sk_bench_images_fn)(const struct json_t *item,
                                   struct sk_error *err);
 
 /*
- * Optional: a whole multi-turn episode instead of one call (OfficeQA's
- * tool loop).  Starts from the built prompts, talks to the target through
- * c (role target, stage "rollout"), and returns the final reply in
- * *final (sk_free) and the turns for conversation.json in *turns (a new
- * array of {"role", "content", ...} objects, assistant and tool turns).
- * A failed model call returns its status (an enum sk_llm_err) with err
- * naming it; tool errors are the model's business and are reported to it
- * as tool results.  SK_EDATA for an item that cannot be run, SK_ENOMEM.
+ * One multi-turn episode (OfficeQA's tool loop, SpreadsheetBench's code
+ * runs, an external environment's game).  The rollout fills the inputs;
+ * the episode fills the outputs.  Everything given is borrowed; *final
+ * and *turns are handed to the rollout.
  */
-typedef int (*sk_bench_episode_fn)(struct sk_llm_client *c,
-                                   const struct json_t *item,
+struct sk_bench_episode {
+    /* in */
+    struct sk_llm_client *client; /* role target, stage "rollout" */
+    const struct json_t *item;
+    const char *system, *user; /* the built prompts */
+    long max_tokens;
+    const char *item_dir; /* predictions/<dir>/, already made: files the
+                             episode keeps for the user (solution.py,
+                             output workbooks, environment stderr) */
+    struct json_t *row;   /* the item's result row: the episode may add
+                             fields its score callback reads (a won flag,
+                             per-case verdicts) */
+    /* out */
+    char *final;          /* the last reply (sk_free) */
+    struct json_t *turns; /* the turns for conversation.json: a new array
+                             of {"role", "content", ...} objects */
+};
+
+/*
+ * Optional: runs a whole episode instead of one call.  Returns SK_OK with
+ * ep->final and ep->turns set; a failed model call's status (an enum
+ * sk_llm_err) with err naming it (the run stops, the item is asked again
+ * on resume); SK_EDATA when the item itself failed for a reason that is
+ * not the model's answer and not the provider's (input file missing, the
+ * environment crashed, hung or spoke garbage, no sandbox could be made):
+ * the item gets a persisted row with hard 0 and fail_reason "error:
+ * <err>", any turns set so far still go to conversation.json, and the run
+ * goes on; SK_ENOMEM.
+ */
+typedef int (*sk_bench_episode_fn)(struct sk_bench_episode *ep,
                                    const struct sk_bench_ctx *ctx,
-                                   const char *system, const char *user,
-                                   long max_tokens, char **final,
-                                   struct json_t **turns, struct sk_error *err);
+                                   struct sk_error *err);
+
+/*
+ * Optional: the verification turn closing conversation.json (what the
+ * analyst reads after the trajectory), built from the scored row.  NULL:
+ * the generic one (question, predicted and gold answers, EM/F1 or ANLS).
+ * ctx->train tells a training rollout from an evaluation.  Appends to out;
+ * SK_OK or SK_ENOMEM / SK_ETOOBIG.
+ */
+typedef int (*sk_bench_verify_fn)(const struct json_t *item,
+                                  const struct json_t *row,
+                                  const struct sk_bench_ctx *ctx,
+                                  struct sk_buf *out);
 
 struct sk_bench {
     const char *name;          /* "searchqa", "demo", ...; the prompts subdir */
@@ -96,6 +133,7 @@ struct sk_bench {
     sk_bench_images_fn images; /* NULL: text only */
     sk_bench_episode_fn episode; /* NULL: one call per item */
     const void *data;            /* given to the callbacks as ctx->data */
+    sk_bench_verify_fn verify;   /* NULL: the generic verification turn */
 };
 
 /*

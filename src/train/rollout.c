@@ -67,6 +67,7 @@ struct slot {
     char *user;
     struct sk_llm_image *imgs; /* images sent with the user message */
     size_t n_imgs;
+    char *dir;   /* predictions/<dir>/ of a sent item (made by prepare) */
     int sent;    /* index into the batch + 1, 0 when not sent */
     int persist; /* append the row to results.jsonl */
     /* episodes (bench->episode) */
@@ -188,33 +189,39 @@ static size_t assistant_turns(const json_t *turns)
  */
 static int record_item(const struct sk_bench *bench,
                        const struct sk_bench_ctx *ctx, const json_t *item,
-                       struct slot *s, const char *pred_root,
-                       const char *response, struct sk_error *err)
+                       struct slot *s, const char *response,
+                       struct sk_error *err)
 {
     struct sk_buf d, ver;
-    char *dir = NULL;
+    const char *dir = s->dir;
+    const char *fr;
     json_t *conv = NULL;
     int rc;
 
     sk_buf_init(&d, SK_BUF_UNLIMITED);
     sk_buf_init(&ver, SK_BUF_UNLIMITED);
-    rc = sk_rollout_pred_dir(s->id, &d);
-    if (rc != SK_OK) {
-        sk_error_set(err, rc, "out of memory");
-        goto out;
-    }
-    dir = sk_fs_join(pred_root, sk_buf_cstr(&d));
-    if (!dir) {
-        rc = sk_error_set(err, SK_ENOMEM, "out of memory");
-        goto out;
-    }
-    rc = sk_fs_mkdirs(dir, err);
-    if (rc == SK_OK)
-        rc = write_text(dir, "target_system_prompt.txt", s->system, err);
+    rc = write_text(dir, "target_system_prompt.txt", s->system, err);
     if (rc == SK_OK)
         rc = write_text(dir, "target_user_prompt.txt", s->user, err);
-    if (rc != SK_OK || !response)
+    if (rc != SK_OK)
         goto out;
+    if (!response) {
+        /* an episode that failed for its own reason keeps its turns */
+        if (!s->persist || !s->turns)
+            goto out;
+        fr = json_string_value(json_object_get(s->row, "fail_reason"));
+        rc = SK_ENOMEM;
+        conv = json_deep_copy(s->turns);
+        if (!conv || json_array_append_new(conv, json_pack("{s:s, s:s}", "role",
+                                                           "system", "content",
+                                                           fr ? fr : "")) != 0)
+            goto oom;
+        if (json_object_set_new(
+                s->row, "n_turns",
+                json_integer((json_int_t)assistant_turns(s->turns))))
+            goto oom;
+        goto write;
+    }
     rc = bench->score(item, response, ctx, s->row, err);
     if (rc != SK_OK)
         goto out;
@@ -225,7 +232,8 @@ static int record_item(const struct sk_bench *bench,
             s->row, "n_turns",
             json_integer(s->turns ? (json_int_t)assistant_turns(s->turns) : 1)))
         goto oom;
-    if (verification(s->row, &ver) != SK_OK)
+    if ((bench->verify ? bench->verify(item, s->row, ctx, &ver)
+                       : verification(s->row, &ver)) != SK_OK)
         goto oom;
     if (s->turns) {
         /* the episode's turns, then the verification turn */
@@ -239,7 +247,7 @@ static int record_item(const struct sk_bench *bench,
                          "turn", 1, "content", response, "role", "system",
                          "content", sk_buf_cstr(&ver));
     }
-    sk_buf_reset(&d); /* now the conversation's text */
+write:
     if (!conv || sk_json_dump_py(conv, 2, &d) != SK_OK)
         goto oom;
     rc = write_text(dir, "conversation.json", sk_buf_cstr(&d), err);
@@ -248,7 +256,6 @@ oom:
     sk_error_set(err, rc, "out of memory");
 out:
     json_decref(conv);
-    sk_free(dir);
     sk_buf_release(&d);
     sk_buf_release(&ver);
     return rc;
@@ -432,11 +439,29 @@ static int read_ids(const json_t *items, struct slot *slots,
     return rc;
 }
 
+/* Makes the predictions/<dir>/ of slot s under pred_root. */
+static int make_item_dir(const char *pred_root, struct slot *s,
+                         struct sk_error *err)
+{
+    struct sk_buf d;
+    int rc;
+
+    sk_buf_init(&d, SK_BUF_UNLIMITED);
+    rc = sk_rollout_pred_dir(s->id, &d);
+    if (rc == SK_OK && !(s->dir = sk_fs_join(pred_root, sk_buf_cstr(&d))))
+        rc = SK_ENOMEM;
+    sk_buf_release(&d);
+    if (rc != SK_OK)
+        return sk_error_set(err, rc, "out of memory");
+    return sk_fs_mkdirs(s->dir, err);
+}
+
 /* Builds the prompts of each item not in the cache. */
 static int prepare(const struct sk_bench *bench, const char *skill,
                    const json_t *items, const struct sk_bench_ctx *ctx,
-                   json_t *cache, struct slot *slots, size_t n, size_t *n_send,
-                   struct sk_rollout_stats *st, struct sk_error *err)
+                   const char *pred_root, json_t *cache, struct slot *slots,
+                   size_t n, size_t *n_send, struct sk_rollout_stats *st,
+                   struct sk_error *err)
 {
     size_t i;
     int rc;
@@ -472,6 +497,9 @@ static int prepare(const struct sk_bench *bench, const char *skill,
                 return sk_error_set(err, rc, "out of memory");
             continue;
         }
+        rc = make_item_dir(pred_root, &slots[i], err);
+        if (rc != SK_OK)
+            return rc;
         slots[i].sent = (int)++*n_send;
     }
     return SK_OK;
@@ -505,9 +533,20 @@ static void *episode_worker(void *arg)
             return NULL;
         s = &p->slots[i];
         sk_error_clear(&s->ep_err);
-        s->ep_status = p->bench->episode(
-            p->client, json_array_get(p->items, i), p->ctx, s->system, s->user,
-            p->max_tokens, &s->final, &s->turns, &s->ep_err);
+        {
+            struct sk_bench_episode ep;
+            memset(&ep, 0, sizeof ep);
+            ep.client = p->client;
+            ep.item = json_array_get(p->items, i);
+            ep.system = s->system;
+            ep.user = s->user;
+            ep.max_tokens = p->max_tokens;
+            ep.item_dir = s->dir;
+            ep.row = s->row;
+            s->ep_status = p->bench->episode(&ep, p->ctx, &s->ep_err);
+            s->final = ep.final;
+            s->turns = ep.turns;
+        }
     }
 }
 
@@ -533,15 +572,13 @@ static void run_episodes(struct episode_pool *p, long workers)
 static int ask_and_record(struct sk_llm_client *client,
                           const struct sk_bench *bench,
                           const struct sk_bench_ctx *ctx, const json_t *items,
-                          const char *out_dir, long max_tokens, long workers,
-                          struct slot *slots, size_t n, size_t n_send,
-                          int *first_fail, int *budget,
+                          long max_tokens, long workers, struct slot *slots,
+                          size_t n, size_t n_send, int *first_fail, int *budget,
                           struct sk_rollout_stats *st, struct sk_error *err)
 {
     struct sk_llm_request *reqs = NULL;
     struct sk_llm_message *msgs = NULL;
     struct sk_llm_result *res = NULL;
-    char *pred_root = sk_fs_join(out_dir, SK_ROLLOUT_PREDICTIONS);
     size_t i, k;
     int rc = SK_OK;
 
@@ -550,7 +587,7 @@ static int ask_and_record(struct sk_llm_client *client,
         msgs = sk_calloc(n_send, sizeof *msgs);
         res = sk_calloc(n_send, sizeof *res);
     }
-    if (!pred_root || (n_send && (!reqs || !msgs || !res))) {
+    if (n_send && (!reqs || !msgs || !res)) {
         rc = sk_error_set(err, SK_ENOMEM, "out of memory");
         goto out;
     }
@@ -611,6 +648,24 @@ static int ask_and_record(struct sk_llm_client *client,
         if (!slots[i].sent)
             continue;
         r = &res[slots[i].sent - 1];
+        if (bench->episode && r->status == SK_EDATA) {
+            /* the item failed for its own reason (its input, its
+             * environment, no sandbox): a persisted row, the run goes on */
+            st->invalid++;
+            slots[i].persist = 1;
+            rc = mark_error(slots[i].row, r->error);
+            if (rc == SK_OK)
+                rc = record_item(bench, ctx, json_array_get(items, i),
+                                 &slots[i], NULL, err);
+            continue;
+        }
+        if (bench->episode && r->status != SK_OK &&
+            r->status > SK_LLM_EPROVIDER) {
+            /* not a provider's status: out of memory, a write failed */
+            rc = sk_error_set(err, r->status, "item %s: %s", slots[i].id,
+                              r->error);
+            break;
+        }
         if (r->status != SK_OK) {
             st->errors++;
             if (*first_fail == SK_OK) {
@@ -627,12 +682,12 @@ static int ask_and_record(struct sk_llm_client *client,
                             r->error[0] ? r->error : sk_strerror(r->status));
             if (rc == SK_OK)
                 rc = record_item(bench, ctx, json_array_get(items, i),
-                                 &slots[i], pred_root, NULL, err);
+                                 &slots[i], NULL, err);
             continue;
         }
         slots[i].persist = 1;
         rc = record_item(bench, ctx, json_array_get(items, i), &slots[i],
-                         pred_root, r->text ? r->text : "", err);
+                         r->text ? r->text : "", err);
     }
 out:
     for (k = 0; res && k < n_send; k++)
@@ -640,7 +695,6 @@ out:
     sk_free(reqs);
     sk_free(msgs);
     sk_free(res);
-    sk_free(pred_root);
     return rc;
 }
 
@@ -696,7 +750,7 @@ int sk_rollout_run_opts(struct sk_llm_client *client,
     struct sk_rollout_stats st;
     struct slot *slots = NULL;
     json_t *cache = NULL, *rows = NULL;
-    char *results_path = NULL;
+    char *results_path = NULL, *pred_root = NULL;
     size_t n, i, n_send = 0;
     int rc, nl_missing = 0, first_fail = SK_OK, budget = 0;
 
@@ -707,6 +761,7 @@ int sk_rollout_run_opts(struct sk_llm_client *client,
     ctx.prompts_dir = o->prompts_dir;
     ctx.seed = o->seed;
     ctx.data = bench ? bench->data : NULL;
+    ctx.train = o->train;
     if (!json_is_array(items) || !bench || !out_dir) {
         rc = sk_error_set(err, SK_EINVAL, "rollout: bad arguments");
         goto done;
@@ -719,9 +774,10 @@ int sk_rollout_run_opts(struct sk_llm_client *client,
         slots = sk_calloc(n, sizeof *slots);
     }
     results_path = sk_fs_join(out_dir, SK_ROLLOUT_RESULTS);
+    pred_root = sk_fs_join(out_dir, SK_ROLLOUT_PREDICTIONS);
     cache = json_object();
     rows = json_array();
-    if ((n && !slots) || !results_path || !cache || !rows) {
+    if ((n && !slots) || !results_path || !pred_root || !cache || !rows) {
         rc = sk_error_set(err, SK_ENOMEM, "out of memory");
         goto out;
     }
@@ -733,12 +789,12 @@ int sk_rollout_run_opts(struct sk_llm_client *client,
     if (rc == SK_OK)
         rc = load_cache(results_path, cache, &nl_missing, err);
     if (rc == SK_OK)
-        rc = prepare(bench, skill, items, &ctx, cache, slots, n, &n_send, &st,
-                     err);
+        rc = prepare(bench, skill, items, &ctx, pred_root, cache, slots, n,
+                     &n_send, &st, err);
     if (rc == SK_OK)
-        rc = ask_and_record(client, bench, &ctx, items, out_dir,
-                            max_completion_tokens, o->workers, slots, n, n_send,
-                            &first_fail, &budget, &st, err);
+        rc = ask_and_record(client, bench, &ctx, items, max_completion_tokens,
+                            o->workers, slots, n, n_send, &first_fail, &budget,
+                            &st, err);
     if (rc == SK_OK)
         rc = append_rows(results_path, slots, n, nl_missing, err);
     if (rc == SK_OK && mean_scores(slots, n, &st) != SK_OK)
@@ -758,6 +814,7 @@ int sk_rollout_run_opts(struct sk_llm_client *client,
 out:
     for (i = 0; slots && i < n; i++) {
         sk_free(slots[i].id);
+        sk_free(slots[i].dir);
         sk_free(slots[i].system);
         sk_free(slots[i].user);
         sk_bench_images_free(slots[i].imgs, slots[i].n_imgs);
@@ -767,6 +824,7 @@ out:
     }
     sk_free(slots);
     sk_free(results_path);
+    sk_free(pred_root);
     json_decref(cache);
     json_decref(rows);
 done:

@@ -102,6 +102,8 @@ struct sk_rollout_opts {
     const struct sk_config *cfg; /* for the benchmark; may be NULL */
     int64_t seed;                /* the batch's seed (train) or the run's */
     long workers;                /* episodes at once (0: 16) */
+    int train; /* a training batch (bench ctx->train): gold-derived
+                  feedback allowed */
 };
 
 /*

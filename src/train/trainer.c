@@ -304,6 +304,7 @@ static int run_rollout(struct sk_trainer *t, const char *skill,
             strcmp(split, "train") == 0 ? t->batch_seed : (int64_t)t->cfg->seed;
         ro.workers =
             t->cfg->is_null[SK_OPT_workers] ? 0 : (long)t->cfg->workers;
+        ro.train = strcmp(split, "train") == 0;
         rc = sk_rollout_run_opts(t->client, t->bench, skill, items, dir, &ro,
                                  results, st, err);
     }

@@ -65,8 +65,8 @@ expect bad_split 2 "unknown split 'dev'" \
 expect missing_skill 3 "no such file" \
     "$bin" eval --config $cfg --skill "$tmp/nope.md" --out_root "$tmp/b"
 expect no_skill 2 "--skill FILE is required" "$bin" eval --config $cfg
-expect unknown_bench 3 "unknown benchmark 'alfworld'" \
-    "$bin" eval --config $cfg --skill "$tmp/good.md" --env alfworld --out_root "$tmp/b"
+expect unknown_bench 3 "unknown benchmark 'nosuchbench'" \
+    "$bin" eval --config $cfg --skill "$tmp/good.md" --env nosuchbench --out_root "$tmp/b"
 n=$((n + 1))
 if ! cmp -s "$tmp/keep.json" "$tmp/b/eval_summary.json"; then
     echo "FAIL untouched: a failed eval changed the previous summary"

@@ -483,6 +483,151 @@ static void test_rollout__searchqa_scoring(void **state)
     json_decref(item);
 }
 
+/* ---- episodes: item failures, the verify hook, the train flag ------- */
+
+static int ep_build(const json_t *item, const char *skill,
+                    const struct sk_bench_ctx *ctx, char **system, char **user,
+                    struct sk_error *err)
+{
+    (void)item;
+    (void)skill;
+    (void)ctx;
+    (void)err;
+    *system = sk_strdup("sys");
+    *user = sk_strdup(json_string_value(json_object_get(item, "id")));
+    return SK_OK;
+}
+
+/* Item "bad" fails for its own reason after one turn; the others finish
+ * with a won flag the score callback reads; ep_dir records the item dir. */
+static int ep_run(struct sk_bench_episode *ep, const struct sk_bench_ctx *ctx,
+                  struct sk_error *err)
+{
+    const char *id = json_string_value(json_object_get(ep->item, "id"));
+    char *p = sk_fs_join(ep->item_dir, "kept.txt");
+    FILE *f = fopen(p, "w");
+    assert_non_null(f); /* the item dir exists before the episode */
+    fputs(id, f);
+    fclose(f);
+    sk_free(p);
+    ep->turns =
+        json_pack("[{s:s, s:s}]", "role", "assistant", "content", "first move");
+    if (strcmp(id, "bad") == 0)
+        return sk_error_set(err, SK_EDATA,
+                            "environment exited with status 3: boom");
+    json_object_set_new(ep->row, "won", json_boolean(strcmp(id, "win") == 0));
+    json_object_set_new(ep->row, "was_train", json_boolean(ctx->train));
+    ep->final = sk_strdup("done");
+    return SK_OK;
+}
+
+static int ep_score(const json_t *item, const char *response,
+                    const struct sk_bench_ctx *ctx, json_t *result,
+                    struct sk_error *err)
+{
+    int won = json_is_true(json_object_get(result, "won"));
+    (void)item;
+    (void)response;
+    (void)ctx;
+    (void)err;
+    json_object_set_new(result, "hard", json_integer(won));
+    json_object_set_new(result, "soft", json_real(won ? 1.0 : 0.0));
+    json_object_set_new(result, "fail_reason",
+                        json_string(won ? "" : "not won"));
+    return SK_OK;
+}
+
+static int ep_verify(const json_t *item, const json_t *row,
+                     const struct sk_bench_ctx *ctx, struct sk_buf *out)
+{
+    (void)item;
+    return sk_buf_printf(out, "verdict won=%d train=%d",
+                         json_is_true(json_object_get(row, "won")), ctx->train);
+}
+
+static const struct sk_bench ep_bench = {.name = "episodic",
+                                         .build = ep_build,
+                                         .score = ep_score,
+                                         .episode = ep_run,
+                                         .verify = ep_verify};
+
+static void test_rollout__episode_outcomes(void **state)
+{
+    struct env e;
+    struct sk_rollout_stats st;
+    struct sk_rollout_opts o;
+    struct sk_error err;
+    json_t *items = json_pack("[{s:s}, {s:s}, {s:s}]", "id", "win", "id", "bad",
+                              "id", "lose"),
+           *rows, *conv, *cached;
+    char *out, *p, *text;
+    size_t len;
+    (void)state;
+    env_open(&e, NULL, 0, NULL, NULL);
+    out = sk_fs_join(e.dir, "ep");
+    memset(&o, 0, sizeof o);
+    o.train = 1;
+    o.workers = 2;
+    assert_int_equal(sk_rollout_run_opts(e.c, &ep_bench, "skill", items, out,
+                                         &o, &rows, &st, &err),
+                     SK_OK);
+    assert_int_equal(st.sent, 3);
+    assert_int_equal(st.invalid, 1); /* "bad" failed for its own reason */
+    assert_int_equal(st.errors, 0);  /* not a provider failure */
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(rows, 0), "hard")),
+        1);
+    assert_true(
+        json_is_true(json_object_get(json_array_get(rows, 0), "was_train")));
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(rows, 1), "fail_reason")),
+                        "error: environment exited with status 3: boom");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(rows, 1), "n_turns")),
+        1);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(rows, 2), "fail_reason")),
+                        "not won");
+    /* the failed item keeps its turns and the reason */
+    p = pred_file(out, "bad", "conversation.json");
+    conv = json_load_file(p, 0, NULL);
+    assert_non_null(conv);
+    assert_int_equal(json_array_size(conv), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(conv, 1), "content")),
+        "error: environment exited with status 3: boom");
+    json_decref(conv);
+    sk_free(p);
+    /* the bench's verification turn closes a finished conversation */
+    p = pred_file(out, "win", "conversation.json");
+    conv = json_load_file(p, 0, NULL);
+    assert_non_null(conv);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(conv, 1), "content")),
+        "verdict won=1 train=1");
+    json_decref(conv);
+    sk_free(p);
+    p = pred_file(out, "lose", "kept.txt");
+    text = tu_read(p, &len);
+    assert_string_equal(text, "lose");
+    sk_free(text);
+    sk_free(p);
+    /* all three rows persist: a rerun sends nothing */
+    cached = read_jsonl(out);
+    assert_int_equal(json_array_size(cached), 3);
+    json_decref(cached);
+    json_decref(rows);
+    assert_int_equal(sk_rollout_run_opts(e.c, &ep_bench, "skill", items, out,
+                                         &o, &rows, &st, &err),
+                     SK_OK);
+    assert_int_equal(st.sent, 0);
+    assert_int_equal(st.cached, 3);
+    json_decref(rows);
+    json_decref(items);
+    sk_free(out);
+    env_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_rollout__demo_files_order_resume),
         cmocka_unit_test(test_rollout__provider_failure),
         cmocka_unit_test(test_rollout__searchqa_scoring),
+        cmocka_unit_test(test_rollout__episode_outcomes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
