@@ -15,6 +15,7 @@ extern const struct sk_bench sk_bench_docvqa;      /* docvqa.c */
 extern const struct sk_bench sk_bench_officeqa;    /* officeqa.c */
 extern const struct sk_bench sk_bench_spreadsheet; /* spreadsheet.c */
 extern const struct sk_bench sk_bench_alfworld;    /* alfworld.c */
+extern const struct sk_bench sk_bench_external;    /* alfworld.c */
 
 /*
  * Loads the benchmark described by the YAML file at path (docs/

@@ -709,15 +709,6 @@ static int render(const char *name, const char *prompts_dir,
     return sk_bench_render(BENCH, name, prompts_dir, vars, n, out, err);
 }
 
-static struct sk_prompt_var var(const char *name, const char *value)
-{
-    struct sk_prompt_var v;
-    v.name = name;
-    v.value = value;
-    v.len = strlen(value);
-    return v;
-}
-
 static int docvqa_build(const struct json_t *item, const char *skill,
                         const struct sk_bench_ctx *ctx, char **system,
                         char **user, struct sk_error *err)
@@ -739,9 +730,9 @@ static int docvqa_build(const struct json_t *item, const char *skill,
         sk_error_set(err, rc, "skill section: %s", sk_strerror(rc));
         goto out;
     }
-    v = var("skill_section", sk_buf_cstr(&sec));
+    v = sk_prompt_str("skill_section", sk_buf_cstr(&sec));
     rc = render("rollout_system", prompts_dir, &v, 1, system, err);
-    v = var("question", it.question);
+    v = sk_prompt_str("question", it.question);
     if (rc == SK_OK)
         rc = render("rollout_user", prompts_dir, &v, 1, user, err);
     if (rc != SK_OK) {

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "bench/benches.h"
+#include "bench/convo.h"
 #include "bench/doctools.h"
 #include "bench/score.h"
 #include "config/config.h"
@@ -679,15 +680,6 @@ static int read_item(const json_t *item, struct sk_officeqa_item *it,
 
 /* ---- prompts ----------------------------------------------------------- */
 
-static struct sk_prompt_var var(const char *name, const char *value)
-{
-    struct sk_prompt_var v;
-    v.name = name;
-    v.value = value ? value : "";
-    v.len = strlen(v.value);
-    return v;
-}
-
 /* Renders template name of this benchmark with vars into a new string. */
 static int render(const char *name, const char *prompts_dir,
                   const struct sk_prompt_var *vars, size_t n, char **out,
@@ -782,16 +774,16 @@ static int build(const struct json_t *item, const char *skill,
     }
     snprintf(turns, sizeof turns, "%ld", tool_turns(ctx));
     snprintf(per, sizeof per, "%d", SK_OFFICEQA_TOOLS_PER_REPLY);
-    v[0] = var("skill_section", sk_buf_cstr(&sec));
-    v[1] = var("max_tool_turns", turns);
-    v[2] = var("tools_per_reply", per);
+    v[0] = sk_prompt_str("skill_section", sk_buf_cstr(&sec));
+    v[1] = sk_prompt_str("max_tool_turns", turns);
+    v[2] = sk_prompt_str("tools_per_reply", per);
     rc = render(tools ? "rollout_system" : "rollout_system_single", prompts_dir,
                 v, 3, system, err);
     if (rc != SK_OK)
         goto out;
-    v[0] = var("question", it.question);
-    v[1] = var("source_pages", sk_buf_cstr(&pages));
-    v[2] = var("documents", sk_buf_cstr(&docs));
+    v[0] = sk_prompt_str("question", it.question);
+    v[1] = sk_prompt_str("source_pages", sk_buf_cstr(&pages));
+    v[2] = sk_prompt_str("documents", sk_buf_cstr(&docs));
     rc = render(tools ? "rollout_user" : "rollout_user_single", prompts_dir, v,
                 tools ? 3 : 2, user, err);
 out:
@@ -810,48 +802,6 @@ out:
 /* ---- the tool loop ----------------------------------------------------- */
 
 /* A growing conversation: messages whose contents it owns. */
-struct convo {
-    struct sk_llm_message *msgs;
-    char **texts;
-    size_t n, cap;
-};
-
-static int convo_push(struct convo *cv, const char *role, char *text_take)
-{
-    if (cv->n == cv->cap) {
-        size_t cap = cv->cap ? cv->cap * 2 : 16;
-        struct sk_llm_message *m = sk_realloc(cv->msgs, cap * sizeof *m);
-        char **t;
-        if (!m) {
-            sk_free(text_take);
-            return SK_ENOMEM;
-        }
-        cv->msgs = m;
-        t = sk_realloc(cv->texts, cap * sizeof *t);
-        if (!t) {
-            sk_free(text_take);
-            return SK_ENOMEM;
-        }
-        cv->texts = t;
-        cv->cap = cap;
-    }
-    memset(&cv->msgs[cv->n], 0, sizeof cv->msgs[cv->n]);
-    cv->msgs[cv->n].role = role;
-    cv->msgs[cv->n].content = text_take;
-    cv->texts[cv->n] = text_take;
-    cv->n++;
-    return SK_OK;
-}
-
-static void convo_release(struct convo *cv)
-{
-    size_t i;
-    for (i = 0; i < cv->n; i++)
-        sk_free(cv->texts[i]);
-    sk_free(cv->msgs);
-    sk_free(cv->texts);
-}
-
 static int push_turn(json_t *turns, json_t *t)
 {
     return json_array_append_new(turns, t) == 0 ? SK_OK : SK_ENOMEM;
@@ -912,37 +862,6 @@ static int run_tools(const struct sk_doctools *dt, const char *reply,
 }
 
 /* One model call on the conversation so far; the reply is new in *text. */
-static int ask(struct sk_llm_client *c, const char *system,
-               const struct convo *cv, long max_tokens, char **text,
-               const char *id, long turn, struct sk_error *err)
-{
-    struct sk_llm_request req;
-    struct sk_llm_result res;
-    int st;
-
-    memset(&req, 0, sizeof req);
-    req.role = SK_ROLE_TARGET;
-    req.stage = "rollout";
-    req.system = system;
-    req.messages = cv->msgs;
-    req.n_messages = cv->n;
-    req.max_tokens = max_tokens;
-    sk_llm_result_init(&res);
-    st = sk_llm_call(c, &req, &res);
-    *text = NULL;
-    if (st != SK_OK) {
-        sk_error_set(err, st, "item %s, turn %ld: %s", id, turn,
-                     res.error[0] ? res.error : sk_strerror(st));
-    } else {
-        *text = res.text ? res.text : sk_strdup("");
-        res.text = NULL;
-        if (!*text)
-            st = sk_error_set(err, SK_ENOMEM, "out of memory");
-    }
-    sk_llm_result_release(&res);
-    return st;
-}
-
 static int episode(struct sk_bench_episode *ep, const struct sk_bench_ctx *ctx,
                    struct sk_error *err)
 {
@@ -954,7 +873,7 @@ static int episode(struct sk_bench_episode *ep, const struct sk_bench_ctx *ctx,
     json_t **turns_out = &ep->turns;
     struct sk_officeqa_item it;
     struct sk_doctools *dt = NULL;
-    struct convo cv;
+    struct sk_convo cv;
     struct sk_buf msg;
     json_t *turns = json_array();
     char *u = sk_strdup(user), *text = NULL;
@@ -971,7 +890,7 @@ static int episode(struct sk_bench_episode *ep, const struct sk_bench_ctx *ctx,
         rc = sk_error_set(err, SK_ENOMEM, "out of memory");
         goto out;
     }
-    rc = convo_push(&cv, "user", u);
+    rc = sk_convo_push(&cv, "user", u);
     if (rc == SK_OK)
         rc = read_item(item, &it, err);
     if (rc == SK_OK && use_tools(ctx))
@@ -980,7 +899,7 @@ static int episode(struct sk_bench_episode *ep, const struct sk_bench_ctx *ctx,
         goto out;
     for (turn = 1; turn <= max; turn++) {
         int asked = 0;
-        rc = ask(c, system, &cv, max_tokens, &text, it.id, turn, err);
+        rc = sk_convo_ask(c, system, &cv, max_tokens, &text, it.id, turn, err);
         if (rc != SK_OK)
             goto out;
         rc = push_turn(turns,
@@ -994,7 +913,7 @@ static int episode(struct sk_bench_episode *ep, const struct sk_bench_ctx *ctx,
             break; /* answered, gave up, or out of turns (score says) */
         {
             char *a = sk_strdup(text);
-            rc = a ? convo_push(&cv, "assistant", a) : SK_ENOMEM;
+            rc = a ? sk_convo_push(&cv, "assistant", a) : SK_ENOMEM;
         }
         if (rc == SK_OK)
             rc = sk_buf_printf(&msg,
@@ -1008,7 +927,7 @@ static int episode(struct sk_bench_episode *ep, const struct sk_bench_ctx *ctx,
                                turn, max);
         if (rc == SK_OK) {
             char *m = sk_buf_detach(&msg, NULL);
-            rc = m ? convo_push(&cv, "user", m) : SK_ENOMEM;
+            rc = m ? sk_convo_push(&cv, "user", m) : SK_ENOMEM;
         }
         if (rc != SK_OK)
             break;
@@ -1028,7 +947,7 @@ out:
     json_decref(turns);
     sk_doctools_free(dt);
     sk_officeqa_item_release(&it);
-    convo_release(&cv);
+    sk_convo_release(&cv);
     sk_buf_release(&msg);
     return rc;
 }

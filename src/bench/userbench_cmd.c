@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "bench/score.h"
+#include "util/spawn.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/jsonparse.h"
@@ -105,51 +106,14 @@ static const char *err_tail(struct sk_buf *e)
 static int spawn(char *const *argv, const char *cwd, int fd_in, int fd_out,
                  int fd_err, pid_t *pid, struct sk_error *err)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t none, dfl;
-    int rc = SK_OK, e;
-
-    if (posix_spawn_file_actions_init(&fa) != 0)
+    int e =
+        sk_spawn_group(argv[0], argv, NULL, 1, cwd, fd_in, fd_out, fd_err, pid);
+    if (e == ENOMEM)
         return sk_error_set(err, SK_ENOMEM, "out of memory");
-    if (posix_spawnattr_init(&at) != 0) {
-        posix_spawn_file_actions_destroy(&fa);
-        return sk_error_set(err, SK_ENOMEM, "out of memory");
-    }
-    sigemptyset(&none);
-    sigemptyset(&dfl);
-    sigaddset(&dfl, SIGPIPE);
-    /* a group of its own (so a timeout kills its children too), no
-     * inherited blocked signals, SIGPIPE back to its default */
-    e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
-                                          POSIX_SPAWN_SETSIGMASK |
-                                          POSIX_SPAWN_SETSIGDEF);
-    if (e == 0)
-        e = posix_spawnattr_setpgroup(&at, 0);
-    if (e == 0)
-        e = posix_spawnattr_setsigmask(&at, &none);
-    if (e == 0)
-        e = posix_spawnattr_setsigdefault(&at, &dfl);
-    if (e == 0)
-        e = posix_spawn_file_actions_adddup2(&fa, fd_in, 0);
-    if (e == 0)
-        e = posix_spawn_file_actions_adddup2(&fa, fd_out, 1);
-    if (e == 0)
-        e = posix_spawn_file_actions_adddup2(&fa, fd_err, 2);
-    if (e == 0 && cwd)
-        e = posix_spawn_file_actions_addchdir_np(&fa, cwd);
-    if (e != 0) {
-        rc = sk_error_set(err, SK_ENOMEM, "out of memory");
-        goto out;
-    }
-    e = posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
     if (e != 0)
-        rc = sk_error_set(err, SK_EIO, "cannot run %s: %s", argv[0],
-                          strerror(e));
-out:
-    posix_spawnattr_destroy(&at);
-    posix_spawn_file_actions_destroy(&fa);
-    return rc;
+        return sk_error_set(err, SK_EIO, "cannot run %s: %s", argv[0],
+                            strerror(e));
+    return SK_OK;
 }
 
 int sk_ub_command_run(char *const *argv, const char *cwd, const char *input,

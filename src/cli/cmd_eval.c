@@ -4,7 +4,9 @@
  * One rollout of the target with the skill in its system prompt over the
  * chosen items, written to the output directory (results.jsonl,
  * predictions/), then eval_summary.json {skill, split, n_items, hard, soft}
- * as the reference writes it, plus the provider errors seen.  The rollout's
+ * as the reference writes it, plus the provider errors seen, the items
+ * that failed for their own reason and the accuracy per task type
+ * (by_task_type, as the trainer's summaries).  The rollout's
  * results are tied to the skill's hash, so a reused directory never
  * returns the results of a different skill.
  */
@@ -35,15 +37,19 @@ const char cmd_eval_usage[] =
     "                     [--split train|valid_seen|valid_unseen|all]\n"
     "                     [--out_root DIR] [--cfg-options K=V ...] "
     "[--KEY VALUE ...]\n"
+    "                     [--unsafe-no-sandbox]\n"
     "\n"
     "Rolls the target out once over a split with SKILL.md in its system\n"
     "prompt and writes DIR/eval_summary.json {skill, split, n_items, hard,\n"
-    "soft}.  --split defaults to all (train + val + test); for a single\n"
-    "split, evaluation.test_env_num > 0 keeps its first N items.  Split\n"
-    "names follow the reference (valid_seen = val, valid_unseen = test);\n"
-    "an unknown name is an error.  DIR defaults to\n"
+    "soft, errors, item_failures, by_task_type}.  --split defaults to all\n"
+    "(train + val + test); for a single split, evaluation.test_env_num > 0\n"
+    "keeps its first N items.  Split names follow the reference (valid_seen\n"
+    "= val, valid_unseen = test); an unknown name is an error.  DIR\n"
+    "defaults to\n"
     "outputs/eval_<benchmark>_<target model>_<time>.  Model replies are\n"
     "cached in DIR, so rerunning the same evaluation costs nothing.\n"
+    "--unsafe-no-sandbox runs model-written code (SpreadsheetBench) without\n"
+    "the bubblewrap sandbox (see docs/sandbox.md).\n"
     "\n"
     "Exit status: 0 done, 2 bad command line, 3 bad configuration, data or\n"
     "skill, 4 the target failed on every item, 5 over budget.\n";
@@ -137,6 +143,12 @@ static int run_eval(const struct sk_config *c, const char *skill_path,
         sk_bench_close(bench);
         return SK_EXIT_CONFIG;
     }
+    if (sk_bench_preflight(bench, c, &err) != SK_OK) {
+        cli_error("%s", err.msg);
+        sk_free(skill);
+        sk_bench_close(bench);
+        return cli_exit_for(err.code);
+    }
     cfgargs_split_opts(c, &so);
     rc = sk_splits_load(&so, &s, &err);
     if (rc == SK_OK)
@@ -190,10 +202,11 @@ static int run_eval(const struct sk_config *c, const char *skill_path,
         code = rc <= SK_LLM_EPROVIDER ? sk_llm_exit_code(rc) : cli_exit_for(rc);
         goto out;
     }
-    sum = json_pack("{s:s, s:s, s:I, s:f, s:f, s:I}", "skill", skill_path,
-                    "split", split, "n_items", (json_int_t)st.items, "hard",
-                    st.hard_mean, "soft", st.soft_mean, "errors",
-                    (json_int_t)st.errors);
+    sum = json_pack(
+        "{s:s, s:s, s:I, s:f, s:f, s:I, s:I, s:o*}", "skill", skill_path,
+        "split", split, "n_items", (json_int_t)st.items, "hard", st.hard_mean,
+        "soft", st.soft_mean, "errors", (json_int_t)st.errors, "item_failures",
+        (json_int_t)st.invalid, "by_task_type", sk_rollout_by_type(results));
     path = sum ? sk_fs_join(out_root, "eval_summary.json") : NULL;
     if (!path || sk_json_write_file(path, sum, &err) != SK_OK) {
         cli_error("%s", path ? err.msg : "out of memory");
@@ -204,7 +217,22 @@ static int run_eval(const struct sk_config *c, const char *skill_path,
            st.items, st.hard_mean, st.soft_mean);
     if (st.errors)
         printf(", %zu provider errors", st.errors);
-    printf("\nsummary: %s\n", path);
+    if (st.invalid)
+        printf(", %zu items failed for their own reason (see fail_reason "
+               "in results.jsonl)",
+               st.invalid);
+    printf("\n");
+    {
+        json_t *types = json_object_get(sum, "by_task_type"), *v;
+        const char *key;
+        if (json_object_size(types) > 2) /* more than one type + overall */
+            json_object_foreach(types, key, v) if (strcmp(key, "overall") != 0)
+                printf(
+                    "  %-24s %4lld items, hard %.4f\n", key,
+                    (long long)json_integer_value(json_object_get(v, "total")),
+                    json_number_value(json_object_get(v, "hard_acc")));
+    }
+    printf("summary: %s\n", path);
     if (rc != SK_OK) {
         cli_error("%s", err.msg);
         code = rc <= SK_LLM_EPROVIDER ? sk_llm_exit_code(rc) : cli_exit_for(rc);
@@ -226,12 +254,17 @@ out:
 int cmd_eval(int argc, char **argv)
 {
     static const char *const valued[] = {"skill", "split", NULL};
+    static const char *const switches[] = {"unsafe-no-sandbox",
+                                           "unsafe_no_sandbox", NULL};
     struct cfgargs a;
     struct sk_config cfg;
     int code;
 
     sk_config_init(&cfg);
-    code = cfgargs_parse(argc, argv, NULL, valued, &a);
+    code = cfgargs_parse(argc, argv, switches, valued, &a);
+    if (code == SK_EXIT_OK && (cfgargs_has(argc, argv, "unsafe-no-sandbox") ||
+                               cfgargs_has(argc, argv, "unsafe_no_sandbox")))
+        a.cfg_options[a.n_cfg_options++] = "env.unsafe_no_sandbox=true";
     if (code == SK_EXIT_OK && !a.valued[0]) {
         cli_error("eval: --skill FILE is required");
         code = SK_EXIT_USAGE;

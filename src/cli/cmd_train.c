@@ -45,7 +45,8 @@ const char cmd_train_usage[] =
     "K=V ...]\n"
     "                      [--KEY VALUE ...] [--max_cost USD] [--max_tokens "
     "N]\n"
-    "                      [--dry-run] [--quiet] [--ui]\n"
+    "                      [--dry-run] [--quiet] [--ui] "
+    "[--unsafe-no-sandbox]\n"
     "\n"
     "Trains the skill document env.skill_init on the benchmark env.name:\n"
     "each step rolls the target out on a train batch, lets the optimizer\n"
@@ -64,6 +65,9 @@ const char cmd_train_usage[] =
     "  --quiet           print only errors and the final summary\n"
     "  --ui              serve the run on the dashboard while it trains\n"
     "                    (prints the URL; see `skillopt help ui`)\n"
+    "  --unsafe-no-sandbox  run model-written code (SpreadsheetBench)\n"
+    "                    without the bubblewrap sandbox: no isolation,\n"
+    "                    only a scrubbed environment and limits\n"
     "\n"
     "Progress goes to stderr: one live line on a terminal, plain lines\n"
     "otherwise.  Ctrl-C stops at the next safe point.\n"
@@ -380,6 +384,9 @@ out:
     return code;
 }
 
+/* Lets model-written code run without the sandbox (docs/sandbox.md). */
+#define UNSAFE "unsafe-no-sandbox"
+
 /* --max_cost / --max_tokens become the llm section's keys. */
 static int add_budget(struct cfgargs *a, const char *key, const char *value)
 {
@@ -398,8 +405,9 @@ static int add_budget(struct cfgargs *a, const char *key, const char *value)
 
 int cmd_train(int argc, char **argv)
 {
-    static const char *const switches[] = {"dry-run", "dry_run", "quiet", "ui",
-                                           "no-ui",   "no_ui",   NULL};
+    static const char *const switches[] = {
+        "dry-run", "dry_run",           "quiet", "ui", "no-ui", "no_ui",
+        UNSAFE,    "unsafe_no_sandbox", NULL};
     static const char *const valued[] = {"max_cost", "max-cost", "max_tokens",
                                          "max-tokens", NULL};
     struct cli_train_flags f;
@@ -423,6 +431,9 @@ int cmd_train(int argc, char **argv)
         cli_error("out of memory");
         code = SK_EXIT_RUN;
     }
+    if (code == SK_EXIT_OK && (cfgargs_has(argc, argv, UNSAFE) ||
+                               cfgargs_has(argc, argv, "unsafe_no_sandbox")))
+        a.cfg_options[a.n_cfg_options++] = "env.unsafe_no_sandbox=true";
     if (code == SK_EXIT_OK)
         code = cfgargs_load_config(&a, "train", &cfg);
     if (code == SK_EXIT_OK)

@@ -113,15 +113,6 @@ out:
     return rc;
 }
 
-static struct sk_prompt_var str_var(const char *name, const char *value)
-{
-    struct sk_prompt_var v;
-    v.name = name;
-    v.value = value ? value : "";
-    v.len = strlen(v.value);
-    return v;
-}
-
 static int searchqa_build(const struct json_t *item, const char *skill,
                           const struct sk_bench_ctx *ctx, char **system,
                           char **user, struct sk_error *err)
@@ -142,8 +133,8 @@ static int searchqa_build(const struct json_t *item, const char *skill,
         rc = sk_error_set(err, SK_EDATA, "item %s has a null context", it.id);
         goto out;
     }
-    vars[0] = str_var("question", it.question);
-    vars[1] = str_var("context", it.context);
+    vars[0] = sk_prompt_str("question", it.question);
+    vars[1] = sk_prompt_str("context", it.context);
     rc = build_system("searchqa", skill, prompts_dir, system, err);
     if (rc == SK_OK)
         rc = sk_bench_render("searchqa", "rollout_user", prompts_dir, vars, 2,
@@ -291,8 +282,8 @@ static int demo_build(const struct json_t *item, const char *skill,
     if (rc != SK_OK)
         goto out;
     sk_free(d.golds);
-    vars[0] = str_var("id", sk_buf_cstr(&id));
-    vars[1] = str_var("question", d.question);
+    vars[0] = sk_prompt_str("id", sk_buf_cstr(&id));
+    vars[1] = sk_prompt_str("question", d.question);
     rc = build_system("demo", skill, prompts_dir, system, err);
     if (rc == SK_OK)
         rc = sk_bench_render("demo", "rollout_user", prompts_dir, vars, 2, user,
@@ -358,8 +349,14 @@ static const struct sk_bench searchqa_bench = {
 static const struct sk_bench *const benches[] = {
     &demo_bench,        &searchqa_bench,    &sk_bench_livemath,
     &sk_bench_docvqa,   &sk_bench_officeqa, &sk_bench_spreadsheet,
-    &sk_bench_alfworld,
+    &sk_bench_alfworld, &sk_bench_external,
 };
+
+int sk_bench_preflight(const struct sk_bench *b, const struct sk_config *cfg,
+                       struct sk_error *err)
+{
+    return b && b->preflight ? b->preflight(b, cfg, err) : SK_OK;
+}
 
 const struct sk_bench *sk_bench_find(const char *name)
 {

@@ -97,6 +97,9 @@ struct sk_bench_episode {
     char *final;          /* the last reply (sk_free) */
     struct json_t *turns; /* the turns for conversation.json: a new array
                              of {"role", "content", ...} objects */
+    char *verification;   /* optional (sk_free): the verification turn's
+                             text, used instead of the verify callback
+                             when the episode compared the outcome itself */
 };
 
 /*
@@ -126,15 +129,34 @@ typedef int (*sk_bench_verify_fn)(const struct json_t *item,
                                   const struct sk_bench_ctx *ctx,
                                   struct sk_buf *out);
 
+/*
+ * Optional: checks, before any item runs, what every item will need (a
+ * sandbox for model-written code, an external environment that starts
+ * and speaks the protocol), so a run that cannot work stops at once with
+ * the reason instead of failing item after item.  self is the benchmark
+ * (its data); cfg may be NULL.
+ * Returns SK_OK, or SK_ECONFIG with err saying what is missing and what
+ * to do.
+ */
+struct sk_bench;
+typedef int (*sk_bench_preflight_fn)(const struct sk_bench *self,
+                                     const struct sk_config *cfg,
+                                     struct sk_error *err);
+
 struct sk_bench {
     const char *name;          /* "searchqa", "demo", ...; the prompts subdir */
     sk_bench_build_fn build;   /* item + skill -> prompts */
     sk_bench_score_fn score;   /* item + reply -> result fields */
     sk_bench_images_fn images; /* NULL: text only */
-    sk_bench_episode_fn episode; /* NULL: one call per item */
-    const void *data;            /* given to the callbacks as ctx->data */
-    sk_bench_verify_fn verify;   /* NULL: the generic verification turn */
+    sk_bench_episode_fn episode;     /* NULL: one call per item */
+    const void *data;                /* given to the callbacks as ctx->data */
+    sk_bench_verify_fn verify;       /* NULL: the generic verification turn */
+    sk_bench_preflight_fn preflight; /* NULL: nothing to check */
 };
+
+/* Runs b's preflight check, if any (SK_OK when b has none). */
+int sk_bench_preflight(const struct sk_bench *b, const struct sk_config *cfg,
+                       struct sk_error *err);
 
 /*
  * The benchmark of a run: the one env.benchmark (a YAML file, see

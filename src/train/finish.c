@@ -19,6 +19,7 @@
 #include "llm/usage.h"
 #include "train/events.h"
 #include "train/trainer_int.h"
+#include "train/rollout.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -26,62 +27,6 @@
 #include "util/sha256.h"
 
 #define OOM(err) sk_error_set((err), SK_ENOMEM, "out of memory")
-
-/* {<task_type>|"overall": {total, hard_acc}} of rows (1.6). */
-static json_t *type_buckets(const json_t *rows)
-{
-    json_t *tot = json_object(), *out = json_object(), *r;
-    const char *key;
-    json_t *v;
-    size_t i;
-
-    if (!tot || !out)
-        goto fail;
-    if (json_object_set_new(tot, "overall", json_pack("[i, f]", 0, 0.0)) != 0)
-        goto fail;
-    json_array_foreach(rows, i, r)
-    {
-        const char *tt = json_string_value(json_object_get(r, "task_type"));
-        const char *keys[2];
-        double h = json_number_value(json_object_get(r, "hard"));
-        int k;
-        keys[0] = tt ? tt : "other";
-        keys[1] = "overall";
-        for (k = 0; k < 2; k++) {
-            json_t *b = json_object_get(tot, keys[k]);
-            if (!b) {
-                b = json_pack("[i, f]", 0, 0.0);
-                if (!b || json_object_set_new(tot, keys[k], b) != 0)
-                    goto fail;
-            }
-            if (json_array_set_new(
-                    b, 0,
-                    json_integer(json_integer_value(json_array_get(b, 0)) +
-                                 1)) != 0 ||
-                json_array_set_new(
-                    b, 1,
-                    json_real(json_real_value(json_array_get(b, 1)) + h)) != 0)
-                goto fail;
-            if (strcmp(keys[0], "overall") == 0)
-                break;
-        }
-    }
-    json_object_foreach(tot, key, v)
-    {
-        json_int_t n = json_integer_value(json_array_get(v, 0));
-        double h = json_real_value(json_array_get(v, 1));
-        if (json_object_set_new(out, key,
-                                json_pack("{s:I, s:f}", "total", n, "hard_acc",
-                                          h / (double)(n > 1 ? n : 1))) != 0)
-            goto fail;
-    }
-    json_decref(tot);
-    return out;
-fail:
-    json_decref(tot);
-    json_decref(out);
-    return NULL;
-}
 
 /* Writes <rel>/summary.json for rows and returns its buckets. */
 static int test_summary(struct sk_trainer *t, const char *rel,
@@ -91,7 +36,7 @@ static int test_summary(struct sk_trainer *t, const char *rel,
     char *dir = NULL, *path = NULL;
     int rc;
 
-    *buckets = type_buckets(rows);
+    *buckets = sk_rollout_by_type(rows);
     if (!*buckets)
         return OOM(err);
     rc = sk_rundir_path(&t->rd, rel, 1, &dir, err);

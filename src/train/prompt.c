@@ -256,3 +256,12 @@ out:
         sk_buf_truncate(out, keep);
     return rc;
 }
+
+struct sk_prompt_var sk_prompt_str(const char *name, const char *value)
+{
+    struct sk_prompt_var v;
+    v.name = name;
+    v.value = value ? value : "";
+    v.len = strlen(v.value);
+    return v;
+}

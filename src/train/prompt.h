@@ -75,4 +75,7 @@ int sk_prompt_render(const char *tmpl, size_t len,
                      const struct sk_prompt_var *vars, size_t n,
                      struct sk_buf *out, struct sk_error *err);
 
+/* A variable holding the C string value (NULL: ""), borrowed. */
+struct sk_prompt_var sk_prompt_str(const char *name, const char *value);
+
 #endif /* SK_PROMPT_H */

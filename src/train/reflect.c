@@ -19,6 +19,7 @@
 #include "train/minibatch.h"
 #include "train/prompt.h"
 #include "train/rundir.h"
+#include "train/rollout.h"
 #include "util/alloc.h"
 #include "util/buf.h"
 #include "util/fs.h"
@@ -252,16 +253,30 @@ static int put_block(const struct sk_reflect_opts *o, const json_t *item,
     }
     if ((rc = put_py_str(&id, json_object_get(item, "id"))) != SK_OK)
         goto out;
-    if (!safe_id(sk_buf_cstr(&id))) {
-        sk_warn("reflect: result id '%s' is not a file name; skipped",
-                sk_buf_cstr(&id));
-        goto out;
+    /* the rollout's directory for this id, else (a run the reference
+     * wrote) the id itself when it is a plain file name */
+    {
+        struct sk_buf d;
+        sk_buf_init(&d, SK_BUF_UNLIMITED);
+        rc = sk_rollout_pred_dir(sk_buf_cstr(&id), &d);
+        dir = rc == SK_OK ? sk_fs_join(o->predictions_dir, sk_buf_cstr(&d))
+                          : NULL;
+        sk_buf_release(&d);
     }
-    dir = sk_fs_join(o->predictions_dir, sk_buf_cstr(&id));
     cpath = dir ? sk_fs_join(dir, "conversation.json") : NULL;
     if (!cpath) {
         rc = SK_ENOMEM;
         goto out;
+    }
+    if (!sk_fs_exists(cpath) && safe_id(sk_buf_cstr(&id))) {
+        sk_free(dir);
+        sk_free(cpath);
+        dir = sk_fs_join(o->predictions_dir, sk_buf_cstr(&id));
+        cpath = dir ? sk_fs_join(dir, "conversation.json") : NULL;
+        if (!cpath) {
+            rc = SK_ENOMEM;
+            goto out;
+        }
     }
     if (!sk_fs_exists(cpath))
         goto out;

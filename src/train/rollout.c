@@ -71,9 +71,10 @@ struct slot {
     int sent;    /* index into the batch + 1, 0 when not sent */
     int persist; /* append the row to results.jsonl */
     /* episodes (bench->episode) */
-    char *final;   /* the episode's last reply */
-    json_t *turns; /* its turns for conversation.json */
-    int ep_status; /* SK_OK or the failed call's status */
+    char *final;        /* the episode's last reply */
+    char *verification; /* the episode's own verification turn, or NULL */
+    json_t *turns;      /* its turns for conversation.json */
+    int ep_status;      /* SK_OK or the failed call's status */
     struct sk_error ep_err;
 };
 
@@ -232,8 +233,9 @@ static int record_item(const struct sk_bench *bench,
             s->row, "n_turns",
             json_integer(s->turns ? (json_int_t)assistant_turns(s->turns) : 1)))
         goto oom;
-    if ((bench->verify ? bench->verify(item, s->row, ctx, &ver)
-                       : verification(s->row, &ver)) != SK_OK)
+    if ((s->verification ? sk_buf_puts(&ver, s->verification)
+         : bench->verify ? bench->verify(item, s->row, ctx, &ver)
+                         : verification(s->row, &ver)) != SK_OK)
         goto oom;
     if (s->turns) {
         /* the episode's turns, then the verification turn */
@@ -546,6 +548,7 @@ static void *episode_worker(void *arg)
             s->ep_status = p->bench->episode(&ep, p->ctx, &s->ep_err);
             s->final = ep.final;
             s->turns = ep.turns;
+            s->verification = ep.verification;
         }
     }
 }
@@ -819,6 +822,7 @@ out:
         sk_free(slots[i].user);
         sk_bench_images_free(slots[i].imgs, slots[i].n_imgs);
         sk_free(slots[i].final);
+        sk_free(slots[i].verification);
         json_decref(slots[i].turns);
         json_decref(slots[i].row);
     }
@@ -831,4 +835,59 @@ done:
     if (stats)
         *stats = st;
     return rc;
+}
+
+json_t *sk_rollout_by_type(const json_t *rows)
+{
+    json_t *tot = json_object(), *out = json_object(), *r;
+    const char *key;
+    json_t *v;
+    size_t i;
+
+    if (!tot || !out)
+        goto fail;
+    if (json_object_set_new(tot, "overall", json_pack("[i, f]", 0, 0.0)) != 0)
+        goto fail;
+    json_array_foreach(rows, i, r)
+    {
+        const char *tt = json_string_value(json_object_get(r, "task_type"));
+        const char *keys[2];
+        double h = json_number_value(json_object_get(r, "hard"));
+        int k;
+        keys[0] = tt ? tt : "other";
+        keys[1] = "overall";
+        for (k = 0; k < 2; k++) {
+            json_t *b = json_object_get(tot, keys[k]);
+            if (!b) {
+                b = json_pack("[i, f]", 0, 0.0);
+                if (!b || json_object_set_new(tot, keys[k], b) != 0)
+                    goto fail;
+            }
+            if (json_array_set_new(
+                    b, 0,
+                    json_integer(json_integer_value(json_array_get(b, 0)) +
+                                 1)) != 0 ||
+                json_array_set_new(
+                    b, 1,
+                    json_real(json_real_value(json_array_get(b, 1)) + h)) != 0)
+                goto fail;
+            if (strcmp(keys[0], "overall") == 0)
+                break;
+        }
+    }
+    json_object_foreach(tot, key, v)
+    {
+        json_int_t n = json_integer_value(json_array_get(v, 0));
+        double h = json_real_value(json_array_get(v, 1));
+        if (json_object_set_new(out, key,
+                                json_pack("{s:I, s:f}", "total", n, "hard_acc",
+                                          h / (double)(n > 1 ? n : 1))) != 0)
+            goto fail;
+    }
+    json_decref(tot);
+    return out;
+fail:
+    json_decref(tot);
+    json_decref(out);
+    return NULL;
 }

@@ -120,4 +120,11 @@ int sk_rollout_run_opts(struct sk_llm_client *client,
                         struct json_t **results_out,
                         struct sk_rollout_stats *stats, struct sk_error *err);
 
+/*
+ * Per task type accuracy of result rows (algorithm.md 1.6): a new object
+ * {<task_type>|"overall": {"total": n, "hard_acc": mean hard}}, rows
+ * without a task_type counted as "other"; NULL when out of memory.
+ */
+struct json_t *sk_rollout_by_type(const struct json_t *rows);
+
 #endif /* SK_TRAIN_ROLLOUT_H */

@@ -1174,6 +1174,8 @@ int sk_train_run(const struct sk_train_opts *o, struct sk_train_result *res,
     if (rc != SK_OK)
         goto out;
     rc = check_settings(&t, err);
+    if (rc == SK_OK)
+        rc = sk_bench_preflight(t.bench, o->cfg, err);
     if (rc == SK_OK && o->skill_init_path)
         rc = sk_skill_load(o->skill_init_path, &t.initial, &(size_t){0}, err);
     else if (rc == SK_OK)

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "util/log.h"
 
@@ -23,7 +24,13 @@ int sk_error_set(struct sk_error *err, int code, const char *fmt, ...)
         return code;
     err->code = code;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    {
+        /* through a copy: callers may pass err->msg itself as an argument
+         * ("context: %s", err->msg) */
+        char tmp[sizeof err->msg];
+        vsnprintf(tmp, sizeof tmp, fmt, ap);
+        memcpy(err->msg, tmp, sizeof tmp);
+    }
     va_end(ap);
     sk_log_redact(err->msg, sizeof err->msg);
     return code;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -273,4 +274,105 @@ out:
     sk_free(seg);
     sk_free(seglen);
     return out;
+}
+
+int sk_fs_copy(const char *src, const char *dst, size_t max,
+               struct sk_error *err)
+{
+    char chunk[65536];
+    struct stat st;
+    size_t total = 0;
+    int in, out = -1, rc = SK_OK;
+
+    in = open(src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (in < 0) {
+        if (errno == ENOENT)
+            return sk_error_set(err, SK_ENOTFOUND, "%s: no such file", src);
+        return sk_error_set(err, SK_EIO, "%s: cannot open: %s", src,
+                            errno == ELOOP ? "is a symbolic link"
+                                           : strerror(errno));
+    }
+    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(in);
+        return sk_error_set(err, SK_EIO, "%s: not a regular file", src);
+    }
+    out =
+        open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (out < 0) {
+        rc = sk_error_set(err, SK_EIO, "%s: cannot create: %s", dst,
+                          strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        ssize_t n = read(in, chunk, sizeof chunk), off = 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = sk_error_set(err, SK_EIO, "%s: read failed: %s", src,
+                              strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        total += (size_t)n;
+        if (total > max) {
+            rc = sk_error_set(err, SK_ETOOBIG,
+                              "%s: file is larger than the %zu-byte limit", src,
+                              max);
+            break;
+        }
+        while (off < n) {
+            ssize_t w = write(out, chunk + off, (size_t)(n - off));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0) {
+                rc = sk_error_set(err, SK_EIO, "%s: write failed: %s", dst,
+                                  strerror(errno));
+                break;
+            }
+            off += w;
+        }
+        if (rc != SK_OK)
+            break;
+    }
+out:
+    close(in);
+    if (out >= 0 && close(out) != 0 && rc == SK_OK)
+        rc = sk_error_set(err, SK_EIO, "%s: write failed: %s", dst,
+                          strerror(errno));
+    if (rc != SK_OK && out >= 0)
+        unlink(dst);
+    return rc;
+}
+
+/* First failure of sk_fs_rmtree's walk (nftw has no user pointer). */
+static __thread char rmtree_fail[512];
+
+static int rmtree_one(const char *p, const struct stat *st, int flag,
+                      struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if ((flag == FTW_DP ? rmdir(p) : unlink(p)) != 0 && errno != ENOENT &&
+        !rmtree_fail[0])
+        snprintf(rmtree_fail, sizeof rmtree_fail, "%s: %s", p, strerror(errno));
+    return 0;
+}
+
+int sk_fs_rmtree(const char *path, struct sk_error *err)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT
+                   ? SK_OK
+                   : sk_error_set(err, SK_EIO, "%s: %s", path, strerror(errno));
+    rmtree_fail[0] = '\0';
+    if (nftw(path, rmtree_one, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
+        !rmtree_fail[0])
+        snprintf(rmtree_fail, sizeof rmtree_fail, "%s: %s", path,
+                 strerror(errno));
+    if (rmtree_fail[0])
+        return sk_error_set(err, SK_EIO, "cannot remove %s", rmtree_fail);
+    return SK_OK;
 }

@@ -56,4 +56,23 @@ char *sk_fs_normalize(const char *path);
 /* Directory part of path ("." when none), new string; NULL on SK_ENOMEM. */
 char *sk_fs_dirname(const char *path);
 
+/*
+ * Copies the regular file src to dst (created or replaced, mode 0644, not
+ * fsync'd).  src must be a regular file and is opened without following
+ * a final symlink, so a file planted by untrusted code cannot point the
+ * copy at another file; more than max bytes is SK_ETOOBIG.  SK_ENOTFOUND
+ * when src does not exist, SK_EIO otherwise; err names the path.  On
+ * failure dst is removed.
+ */
+int sk_fs_copy(const char *src, const char *dst, size_t max,
+               struct sk_error *err);
+
+/*
+ * Removes path and everything under it (rm -rf) without following
+ * symlinks: a link is removed, never what it points to.  A missing path
+ * is fine.  Returns SK_OK or SK_EIO naming the first entry that could not
+ * be removed (the rest is still attempted).
+ */
+int sk_fs_rmtree(const char *path, struct sk_error *err);
+
 #endif /* SK_FS_H */

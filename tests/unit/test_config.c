@@ -190,10 +190,14 @@ static void test_config__shipped_configs_match_reference(void **state)
             fail_msg("%s", err.msg);
         for (id = 0; id < SK_OPT_COUNT; id++) {
             char a[512], b[512];
-            /* Paths into the reference's tree, its web search URL and
-             * SearchQA's train_size (0: the split's own size, so that the
-             * config works with any split) are the intended differences. */
+            /* Paths into the reference's tree, its web search URL,
+             * ALFWorld's environment command (ours runs a protocol bridge)
+             * and SearchQA's train_size (0: the split's own size, so that
+             * the config works with any split) are the intended
+             * differences. */
             if (id == SK_OPT_skill_init || id == SK_OPT_search_api_url ||
+                id == SK_OPT_env_command || id == SK_OPT_env_step_timeout ||
+                id == SK_OPT_env_episode_timeout ||
                 (id == SK_OPT_train_size &&
                  strcmp(benches[i], "searchqa") == 0) ||
                 (sk_options[id].flags & SK_OPTF_RETIRED))

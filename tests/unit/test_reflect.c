@@ -24,6 +24,7 @@
 #include "llm/sim.h"
 #include "train/minibatch.h"
 #include "train/reflect.h"
+#include "train/rollout.h"
 #include "testutil.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -682,9 +683,45 @@ static void test_reflect__normalise_skips_and_modes(void **state)
     json_decref(raw);
 }
 
+/* Ids that are not plain file names (ALFWorld's "train:0000") are found
+ * in the rollout's own directory for them; a run the reference wrote
+ * (predictions/<raw id>) is still read. */
+static void test_reflect__prediction_dirs_of_any_id(void **state)
+{
+    struct sk_reflect_opts o;
+    struct sk_buf b, d;
+    size_t items[2] = {0, 1}, n;
+    char *p;
+    (void)state;
+    base_opts(&o);
+    json_object_set_new(json_array_get(fx.results, 0), "id",
+                        json_string("train:0000"));
+    json_object_set_new(json_array_get(fx.results, 1), "id",
+                        json_string("val-7"));
+    sk_buf_init(&d, SK_BUF_UNLIMITED);
+    assert_int_equal(sk_rollout_pred_dir("train:0000", &d), SK_OK);
+    assert_int_equal(sk_buf_puts(&d, "/conversation.json"), SK_OK);
+    p = tu_write(fx.pred, sk_buf_cstr(&d),
+                 "[{\"role\":\"assistant\",\"content\":\"mapped\"}]");
+    sk_free(p);
+    p = tu_write(fx.pred, "val-7/conversation.json",
+                 "[{\"role\":\"assistant\",\"content\":\"plain\"}]");
+    sk_free(p);
+    sk_buf_init(&b, SK_BUF_UNLIMITED);
+    assert_int_equal(sk_reflect_user_message(&o, items, 2, 0, &b, &n), SK_OK);
+    assert_int_equal(n, 2);
+    assert_non_null(strstr(sk_buf_cstr(&b), "(id=train:0000)"));
+    assert_non_null(strstr(sk_buf_cstr(&b), "[assistant] mapped"));
+    assert_non_null(strstr(sk_buf_cstr(&b), "[assistant] plain"));
+    sk_buf_release(&b);
+    sk_buf_release(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_reflect__prediction_dirs_of_any_id,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_reflect__user_message_layout,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(

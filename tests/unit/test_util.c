@@ -349,6 +349,58 @@ static void test_util__utf8_encode_round_trip(void **state)
     }
 }
 
+/* copy refuses a symlinked source; rmtree removes links, not targets */
+static void test_fs__copy_and_rmtree_do_not_follow_links(void **state)
+{
+    char *dir = tu_mkdtemp(), *outside = tu_mkdtemp();
+    char *secret = tu_write(outside, "secret.txt", "do not touch");
+    char *src = tu_write(dir, "a.txt", "hello");
+    char *dst = sk_fs_join(dir, "b.txt"), *link = sk_fs_join(dir, "l.txt");
+    char *sub = sk_fs_join(dir, "sub"), *sublink = sk_fs_join(sub, "out");
+    char *text;
+    size_t len;
+    struct sk_error err;
+    (void)state;
+    assert_int_equal(sk_fs_copy(src, dst, 100, &err), SK_OK);
+    text = tu_read(dst, &len);
+    assert_string_equal(text, "hello");
+    sk_free(text);
+    assert_int_equal(sk_fs_copy(src, dst, 3, &err), SK_ETOOBIG);
+    assert_false(sk_fs_exists(dst)); /* removed on failure */
+    assert_int_equal(symlink(secret, link), 0);
+    assert_int_equal(sk_fs_copy(link, dst, 100, &err), SK_EIO);
+    assert_non_null(strstr(err.msg, "symbolic link"));
+    assert_int_equal(sk_fs_copy(dir, dst, 100, &err), SK_EIO);
+    assert_int_equal(sk_fs_copy(sub, dst, 100, &err), SK_ENOTFOUND);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    assert_int_equal(symlink(outside, sublink), 0);
+    assert_int_equal(sk_fs_rmtree(dir, &err), SK_OK);
+    assert_false(sk_fs_exists(dir));
+    assert_true(sk_fs_exists(secret)); /* the links' targets survive */
+    assert_int_equal(sk_fs_rmtree(dir, &err), SK_OK); /* missing: fine */
+    tu_rmtree(outside);
+    sk_free(dir);
+    sk_free(outside);
+    sk_free(secret);
+    sk_free(src);
+    sk_free(dst);
+    sk_free(link);
+    sk_free(sub);
+    sk_free(sublink);
+}
+
+/* A message may quote the error's own previous message. */
+static void test_error__set_may_quote_its_own_message(void **state)
+{
+    struct sk_error e;
+    (void)state;
+    sk_error_set(&e, SK_EIO, "disk %s", "full");
+    assert_int_equal(sk_error_set(&e, SK_EDATA, "item 7: %s (retry)", e.msg),
+                     SK_EDATA);
+    assert_string_equal(e.msg, "item 7: disk full (retry)");
+    assert_int_equal(e.code, SK_EDATA);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +418,8 @@ int main(void)
         cmocka_unit_test(test_utf8__validation),
         cmocka_unit_test(test_fs__normalize),
         cmocka_unit_test(test_fs__atomic_write_allocation_sweep),
+        cmocka_unit_test(test_fs__copy_and_rmtree_do_not_follow_links),
+        cmocka_unit_test(test_error__set_may_quote_its_own_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
