@@ -139,6 +139,7 @@ static void env_open(struct env *e, const char *mode, const char *const *extra,
     if (sk_config_load(&a, &e->cfg, &err) != SK_OK)
         fail_msg("%s", err.msg);
     memset(&o, 0, sizeof o);
+    o.run_dir = e->dir; /* the response cache lives here */
     o.sim_responder = scripted;
     o.sim_ud = &e->s;
     if (sk_llm_client_new(&e->cfg, &o, &e->c, &err) != SK_OK)
@@ -337,6 +338,25 @@ static void test_spreadsheet__exec_outcomes(void **state)
     assert_true(ok);
     sk_free(how);
     sk_free(out);
+    /* the output names no scratch directory and repeats run to run */
+    exec_one("import os, sys\nprint(os.getcwd(), INPUT_PATH)\n"
+             "print(list({'a', 'b', 'c', 'd', 'e', 'f'}))\nsys.exit(1)\n",
+             30, &ok, &how, &out, &saved);
+    assert_false(ok);
+    assert_null(strstr(out, "skillopt-ssb-"));
+    assert_non_null(strstr(out, ". input.xlsx"));
+    {
+        char *how2, *out2;
+        exec_one("import os, sys\nprint(os.getcwd(), INPUT_PATH)\n"
+                 "print(list({'a', 'b', 'c', 'd', 'e', 'f'}))\n"
+                 "sys.exit(1)\n",
+                 30, &ok, &how2, &out2, &saved);
+        assert_string_equal(out, out2);
+        sk_free(how2);
+        sk_free(out2);
+    }
+    sk_free(how);
+    sk_free(out);
     /* long output: only its end is kept, as valid text */
     exec_one("print('x' * 100000)\nprint('THE END')\nraise SystemExit(3)\n", 30,
              &ok, &how, &out, &saved);
@@ -454,6 +474,16 @@ static void test_spreadsheet__multi_training_feedback(void **state)
                "Case 1: PASS"));
     json_decref(conv);
     sk_free(t);
+    json_decref(rows);
+    /* a rerun from scratch (results.jsonl gone, as after a crash mid
+     * episode) replays every turn from the response cache: the scripts'
+     * outputs, and so the requests, are the same */
+    t = sk_fs_join(e.dir, "out/results.jsonl");
+    assert_int_equal(unlink(t), 0);
+    sk_free(t);
+    rows = run(&e, items, 1, &st);
+    assert_int_equal(num(json_array_get(rows, 0), "hard"), 1);
+    assert_int_equal(json_array_size(e.s.bodies), 4); /* none sent again */
     json_decref(rows);
     env_close(&e);
 
