@@ -8,6 +8,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# the pinned Codex and Claude Code CLIs the agent tests drive (npm, into
+# .tools/agent-clis/; says so and goes on when npm is unavailable)
+scripts/install-agent-clis.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 fuzz_s=${SKILLOPT_FUZZ_SECONDS:-20}
 

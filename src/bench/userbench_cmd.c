@@ -50,22 +50,6 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
-/* Keeps the last ERR_KEEP bytes the child wrote to stderr. */
-static void keep_tail(struct sk_buf *b, const char *p, size_t n)
-{
-    if (n >= ERR_KEEP) {
-        sk_buf_reset(b);
-        (void)sk_buf_append(b, p + n - ERR_KEEP, ERR_KEEP);
-        return;
-    }
-    if (b->len + n > ERR_KEEP) {
-        size_t drop = b->len + n - ERR_KEEP;
-        memmove(b->data, b->data + drop, b->len - drop);
-        sk_buf_truncate(b, b->len - drop);
-    }
-    (void)sk_buf_append(b, p, n); /* best effort: only for messages */
-}
-
 /* Reads what fd has now; closes it at EOF.  SK_ETOOBIG past the cap. */
 static int drain(int *fd, struct sk_buf *out, int tail_only)
 {
@@ -81,7 +65,7 @@ static int drain(int *fd, struct sk_buf *out, int tail_only)
             return SK_OK;
         }
         if (tail_only) {
-            keep_tail(out, chunk, (size_t)n);
+            sk_buf_keep_tail(out, chunk, (size_t)n, ERR_KEEP);
         } else {
             int rc = sk_buf_append(out, chunk, (size_t)n);
             if (rc != SK_OK)

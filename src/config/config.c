@@ -907,17 +907,32 @@ static int strlist_push(struct sk_strlist *l, const char *s, size_t len)
     return SK_OK;
 }
 
-/* Comma-separated strings become lists (leading_words accepts both). */
+/* Comma-separated strings become lists (leading_words accepts both), also
+ * written as on the reference's command line: "[a, b]", items optionally
+ * quoted. */
 static int strlist_from_text(struct sk_strlist *l, const char *s)
 {
-    while (*s) {
-        const char *comma = strchr(s, ',');
-        size_t len = comma ? (size_t)(comma - s) : strlen(s);
+    const char *end = s + strlen(s);
+    while (*s == ' ')
+        s++;
+    while (end > s && end[-1] == ' ')
+        end--;
+    if (end - s >= 2 && *s == '[' && end[-1] == ']') {
+        s++;
+        end--;
+    }
+    while (s < end) {
+        const char *comma = memchr(s, ',', (size_t)(end - s));
+        size_t len = comma ? (size_t)(comma - s) : (size_t)(end - s);
         const char *a = s, *b = s + len;
         while (a < b && *a == ' ')
             a++;
         while (b > a && b[-1] == ' ')
             b--;
+        if (b - a >= 2 && (*a == '\'' || *a == '"') && b[-1] == *a) {
+            a++;
+            b--;
+        }
         if (b > a && strlist_push(l, a, (size_t)(b - a)) != SK_OK)
             return SK_ENOMEM;
         if (!comma)

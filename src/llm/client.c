@@ -5,6 +5,7 @@
  * the ledger, wire formats in the providers.
  */
 #include "common.h"
+#include "llm/agent_call.h"
 #include "llm/client.h"
 
 #include <errno.h>
@@ -33,7 +34,8 @@ struct sk_llm_client {
     struct sk_cache *cache;
     struct sk_ledger *ledger;
     struct sk_sim *sim;
-    FILE *reqlog; /* <run_dir>/llm_requests.jsonl or NULL */
+    FILE *reqlog;    /* <run_dir>/llm_requests.jsonl or NULL */
+    char *agent_dir; /* <run_dir>/agent_runs: agent-CLI workspaces, or NULL */
     pthread_mutex_t log_mu;
     pthread_mutex_t mu;          /* guards the four fields below */
     pthread_cond_t completed_cv; /* broadcast when the engine ends a call */
@@ -53,7 +55,8 @@ struct sk_llm_client {
 
 /* What one call of a batch carries between submission and completion. */
 struct pending {
-    struct sk_http_call *call; /* NULL when answered without a request */
+    struct sk_http_call *call;   /* NULL when answered without a request */
+    struct sk_agent_call *agent; /* an agent CLI's run instead of a call */
     char key[65];
     uint64_t ticket;
     int reserved;
@@ -72,6 +75,16 @@ static void on_engine_event(void *ud, const struct sk_http_event *ev)
     struct sk_llm_client *c = ud;
     if (ev->kind != SK_HTTP_EV_DONE)
         return;
+    pthread_mutex_lock(&c->mu);
+    c->completed++;
+    pthread_cond_broadcast(&c->completed_cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Agent runs end on threads of their own: wake the batches the same way. */
+static void on_agent_done(void *ud)
+{
+    struct sk_llm_client *c = ud;
     pthread_mutex_lock(&c->mu);
     c->completed++;
     pthread_cond_broadcast(&c->completed_cv);
@@ -230,6 +243,10 @@ int sk_llm_client_new(const struct sk_config *cfg,
     rc = open_reqlog(c, run_dir, err);
     if (rc != SK_OK)
         goto fail;
+    if (run_dir && !(c->agent_dir = sk_fs_join(run_dir, "agent_runs"))) {
+        rc = sk_error_set(err, SK_ENOMEM, "out of memory");
+        goto fail;
+    }
     if (run_dir && !*cfg->cache_path) {
         /* the run's own cache holds every reply an earlier process of the
          * run paid for: count it, so that accounting and the budget span
@@ -266,6 +283,7 @@ void sk_llm_client_free(struct sk_llm_client *c)
     sk_ledger_free(c->ledger);
     if (c->reqlog)
         fclose(c->reqlog);
+    sk_free(c->agent_dir);
     for (i = 0; i < SK_ROLE_COUNT; i++)
         sk_role_cfg_release(&c->roles[i]);
     pthread_mutex_destroy(&c->log_mu);
@@ -423,6 +441,16 @@ static void start_one(struct sk_llm_client *c, const struct sk_llm_request *req,
         return;
     }
     p->reserved = 1;
+    if (sk_agent_call_backend(rc->backend)) {
+        /* an agent CLI answers: its run goes on a thread of its own */
+        if (c->agent_dir)
+            (void)sk_fs_mkdirs(c->agent_dir, NULL);
+        st = sk_agent_call_start(c->cfg, rc, req, c->agent_dir, p->key,
+                                 on_agent_done, c, &p->agent, &err);
+        if (st != SK_OK)
+            set_error(res, st, "%s", err.msg);
+        return;
+    }
     st = sk_provider_build(rc, req, &hr, &err);
     if (st != SK_OK) {
         set_error(res, st, "%s", err.msg);
@@ -477,6 +505,10 @@ static void finish_one(struct sk_llm_client *c,
     struct sk_error err;
     int garbled = 0;
 
+    if (p->agent) {
+        sk_agent_call_finish(p->agent, res);
+        p->agent = NULL;
+    }
 again:
     if (p->call) {
         resp = sk_http_call_wait(p->call);
@@ -596,7 +628,7 @@ static void start_more(struct sk_llm_client *c,
             break;
         sk_llm_result_init(&res[i]);
         start_one(c, &reqs[i], &res[i], &p[i]);
-        if (p[i].call)
+        if (p[i].call || p[i].agent)
             inflight[role]++;
         (*next)++;
     }
@@ -634,8 +666,9 @@ int sk_llm_call_batch(struct sk_llm_client *c,
         seen = c->completed;
         pthread_mutex_unlock(&c->mu);
         for (i = 0; i < next; i++) {
-            int had_call = p[i].call != NULL;
-            if (p[i].finished || (p[i].call && !sk_http_call_done(p[i].call)))
+            int had_call = p[i].call != NULL || p[i].agent != NULL;
+            if (p[i].finished || (p[i].call && !sk_http_call_done(p[i].call)) ||
+                (p[i].agent && !sk_agent_call_done(p[i].agent)))
                 continue;
             finish_one(c, &reqs[i], &res[i], &p[i]);
             if (had_call)

@@ -22,6 +22,8 @@
 
 #include "common.h"
 
+struct json_t;
+
 struct sk_config;
 struct sk_http_request;
 struct sk_http_response;
@@ -64,6 +66,9 @@ struct sk_llm_request {
     const char *reasoning_effort; /* override; NULL: the role's */
     long timeout_ms;              /* per attempt; 0: the role's */
     int sample_index;             /* distinguishes samples in the cache */
+    const char *skill; /* the skill inside system, for agent-CLI backends:
+                          written where the CLI reads skills instead of
+                          into the task; NULL: none */
 };
 
 struct sk_usage {
@@ -88,6 +93,9 @@ struct sk_llm_result {
     double latency_s;
     char error[512]; /* "openai_chat gpt-4o: HTTP 401: Incorrect API
                         key provided" - never contains a secret */
+    /* agent-CLI backends only (NULL otherwise, and on a cache hit) */
+    struct json_t *trace; /* the agent's trajectory (reflect.c's turns) */
+    char *trace_summary;  /* its compact summary for the optimizer */
 };
 
 /* Failure classes of a model call (negative, beyond enum sk_err). */
@@ -140,10 +148,11 @@ typedef const char *(*sk_getenv_fn)(void *ud, const char *name);
  * openai_chat is Azure OpenAI when an Azure endpoint is configured, else
  * the OpenAI API; claude_chat is the Anthropic Messages API with
  * ANTHROPIC_API_KEY (the reference drove the Claude Code CLI instead);
- * agent-CLI backends are SK_ECONFIG for now.  A model still at the
- * reference sentinel (gpt-5.5 / gpt-5.4) takes the backend's model
- * variable or *_DEPLOYMENT when set, else the backend's default model.
- * On failure out is left empty (released).
+ * agent-CLI backends (codex_exec, claude_code_exec, cursor_exec,
+ * copilot_exec) carry model and timeout only (llm/agent_call.c runs them).  A
+ * model still at the reference sentinel (gpt-5.5 / gpt-5.4) takes the backend's
+ * model variable or *_DEPLOYMENT when set, else the backend's default model. On
+ * failure out is left empty (released).
  */
 int sk_role_cfg_resolve(const struct sk_config *c, enum sk_role role,
                         sk_getenv_fn getenv_fn, void *ud,

@@ -6,6 +6,7 @@
 
 #include "llm/llm.h"
 
+#include <jansson.h>
 #include <string.h>
 
 #include "util/alloc.h"
@@ -24,5 +25,7 @@ void sk_llm_result_release(struct sk_llm_result *r)
     sk_free(r->reasoning);
     sk_free(r->finish_reason);
     sk_free(r->refusal);
+    json_decref(r->trace);
+    sk_free(r->trace_summary);
     sk_llm_result_init(r);
 }

@@ -612,17 +612,17 @@ static int resolve_anthropic(struct rs *r)
 
 static int resolve(struct rs *r, const char *backend)
 {
-    static const char *const cli[] = {"codex_exec", "claude_code_exec",
-                                      "cursor_exec", "copilot_chat",
-                                      "copilot_exec"};
+    static const char *const cli[] = {"copilot_chat"};
+    static const char *const agents[] = {"codex_exec", "claude_code_exec",
+                                         "cursor_exec", "copilot_exec"};
     const struct sk_config *c = r->c;
     struct sk_role_cfg *o = r->out;
     int st, tid = RID(r, temperature);
 
     if (in_list(backend, cli, SK_ARRAY_LEN(cli)))
         return sk_error_set(r->err, SK_ECONFIG,
-                            "backend %s is provided by the agent-CLI harness "
-                            "(not yet available)",
+                            "backend %s (the Copilot CLI as a chat model) is "
+                            "not supported; use copilot_exec for the target",
                             backend);
     o->role = r->role;
     if ((st = set(r, &o->backend, backend)) ||
@@ -658,6 +658,14 @@ static int resolve(struct rs *r, const char *backend)
         return resolve_minimax(r);
     if (strcmp(backend, "claude_chat") == 0)
         return resolve_anthropic(r);
+    if (in_list(backend, agents, SK_ARRAY_LEN(agents))) {
+        /* an agent CLI runs the call (llm/agent_call.c); its model is the
+         * CLI's own default unless one is configured */
+        o->timeout_ms = 1000L * (long)c->agent_timeout;
+        if (is_sentinel(o->model) && strcmp(backend, "codex_exec") != 0)
+            return set(r, &o->model, "");
+        return SK_OK;
+    }
     if (strcmp(backend, "sim") == 0) {
         /* The client starts the simulator and fills base_url. */
         o->dialect = SK_DIALECT_COMPAT;

@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "llm/sim_agent.h"
 #include "util/jsonparse.h"
 #include "util/alloc.h"
 #include "util/buf.h"
@@ -351,6 +352,14 @@ static int echo_responder(void *ud, const struct sk_sim_request *req,
         (strcmp(req->path, "/v1/models") == 0 ||
          strcmp(req->path, "/models") == 0))
         return echo_models(r);
+    /* The agent wires (Anthropic Messages, OpenAI Responses) echo too. */
+    if (strcmp(req->method, "POST") == 0 &&
+        (strcmp(req->path, "/v1/messages") == 0 ||
+         strcmp(req->path, "/messages") == 0 ||
+         strcmp(req->path, "/v1/messages/count_tokens") == 0 ||
+         strcmp(req->path, "/v1/responses") == 0 ||
+         strcmp(req->path, "/responses") == 0))
+        return sim_agent_echo(req, r);
     snprintf(msg, sizeof(msg), "unknown endpoint: %.20s %.200s", req->method,
              req->path);
     return reply_error(r, 404, msg, "invalid_request_error", NULL);

@@ -68,8 +68,9 @@ struct sk_sim;
 
 /*
  * Starts the server.  responder NULL: the built-in echo responder (answers
- * chat completions with a deterministic text derived from the request and
- * real-looking usage).  faults NULL: none.
+ * chat completions, Anthropic Messages and OpenAI Responses requests with
+ * a deterministic text derived from the request and real-looking usage;
+ * see sim_agent.h for tool calls and event streams).  faults NULL: none.
  */
 int sk_sim_start(sk_sim_responder_fn responder, void *ud,
                  const struct sk_sim_faults *faults, struct sk_sim **out,

@@ -344,6 +344,11 @@ static int put_block(const struct sk_reflect_opts *o, const json_t *item,
                                             "codex_trace_summary.txt", 0,
                                             "Codex Trace Summary")) != SK_OK)
         goto out;
+    /* an agent CLI target's compact trace (rollout.c) */
+    if (o->codex_trace && (rc = put_section(b, item, "agent_trace_summary", dir,
+                                            "agent_trace_summary.txt", 0,
+                                            "Agent Trace Summary")) != SK_OK)
+        goto out;
     if ((rc = put_section(b, item, "codex_probe_trace_steps", NULL, NULL, 1,
                           "Codex Trace Steps")) != SK_OK ||
         (rc = put_section(b, item, "spreadsheet_preview", dir,

@@ -574,9 +574,10 @@ static void run_episodes(struct episode_pool *p, long workers)
 
 static int ask_and_record(struct sk_llm_client *client,
                           const struct sk_bench *bench,
-                          const struct sk_bench_ctx *ctx, const json_t *items,
-                          long max_tokens, long workers, struct slot *slots,
-                          size_t n, size_t n_send, int *first_fail, int *budget,
+                          const struct sk_bench_ctx *ctx, const char *skill,
+                          const json_t *items, long max_tokens, long workers,
+                          struct slot *slots, size_t n, size_t n_send,
+                          int *first_fail, int *budget,
                           struct sk_rollout_stats *st, struct sk_error *err)
 {
     struct sk_llm_request *reqs = NULL;
@@ -608,6 +609,7 @@ static int ask_and_record(struct sk_llm_client *client,
         reqs[k].messages = &msgs[k];
         reqs[k].n_messages = 1;
         reqs[k].max_tokens = max_tokens;
+        reqs[k].skill = skill; /* an agent CLI gets it as its own file */
     }
     for (k = 0; k < n_send; k++)
         sk_llm_result_init(&res[k]);
@@ -689,6 +691,15 @@ static int ask_and_record(struct sk_llm_client *client,
             continue;
         }
         slots[i].persist = 1;
+        if (r->trace && !slots[i].turns) {
+            /* an agent CLI answered: its trajectory is the conversation */
+            slots[i].turns = r->trace;
+            res[slots[i].sent - 1].trace = NULL;
+        }
+        if (r->trace_summary &&
+            write_text(slots[i].dir, "agent_trace_summary.txt",
+                       r->trace_summary, err) != SK_OK)
+            sk_warn("%s", err->msg);
         rc = record_item(bench, ctx, json_array_get(items, i), &slots[i],
                          r->text ? r->text : "", err);
     }
@@ -795,9 +806,9 @@ int sk_rollout_run_opts(struct sk_llm_client *client,
         rc = prepare(bench, skill, items, &ctx, pred_root, cache, slots, n,
                      &n_send, &st, err);
     if (rc == SK_OK)
-        rc = ask_and_record(client, bench, &ctx, items, max_completion_tokens,
-                            o->workers, slots, n, n_send, &first_fail, &budget,
-                            &st, err);
+        rc = ask_and_record(client, bench, &ctx, skill, items,
+                            max_completion_tokens, o->workers, slots, n, n_send,
+                            &first_fail, &budget, &st, err);
     if (rc == SK_OK)
         rc = append_rows(results_path, slots, n, nl_missing, err);
     if (rc == SK_OK && mean_scores(slots, n, &st) != SK_OK)

@@ -132,3 +132,18 @@ char *sk_buf_detach(struct sk_buf *b, size_t *len)
     b->cap = 0;
     return p;
 }
+
+void sk_buf_keep_tail(struct sk_buf *b, const char *p, size_t n, size_t keep)
+{
+    if (n >= keep) {
+        sk_buf_reset(b);
+        (void)sk_buf_append(b, p + n - keep, keep);
+        return;
+    }
+    if (b->len + n > keep) {
+        size_t drop = b->len + n - keep;
+        memmove(b->data, b->data + drop, b->len - drop);
+        sk_buf_truncate(b, b->len - drop);
+    }
+    (void)sk_buf_append(b, p, n);
+}

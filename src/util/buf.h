@@ -51,4 +51,11 @@ const char *sk_buf_cstr(const struct sk_buf *b);
  */
 char *sk_buf_detach(struct sk_buf *b, size_t *len);
 
+/*
+ * Appends p[0..n) keeping only the last keep bytes of b (older bytes are
+ * dropped from the front): the tail of a stream of unknown length, for
+ * messages.  Best effort: an allocation failure leaves b shorter.
+ */
+void sk_buf_keep_tail(struct sk_buf *b, const char *p, size_t n, size_t keep);
+
 #endif /* SK_BUF_H */

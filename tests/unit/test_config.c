@@ -416,12 +416,22 @@ static void test_config__override_casting(void **state)
     struct sk_config c;
     struct sk_error err;
     char *p = tu_write(tmpdir, "o.yaml", "train:\n  seed: 1\n");
-    const char *opts[] = {"evaluation.use_gate=YES", "target_model=4",
-                          "env.split_ratio=1:1:1", "exec_timeout=30"};
+    const char *opts[] = {
+        "evaluation.use_gate=YES",        "target_model=4",
+        "env.split_ratio=1:1:1",          "exec_timeout=30",
+        "model.agent_env=[A, 'B',\"C\"]", "env.data_dirs=x, y"};
     const char *fn[] = {"eval_test", "optimizer_model"};
     const char *fv[] = {"false", "gpt-x"};
     (void)state;
-    assert_int_equal(load_full(p, opts, 4, fn, fv, 2, &c, &err), SK_OK);
+    assert_int_equal(load_full(p, opts, 6, fn, fv, 2, &c, &err), SK_OK);
+    /* lists: comma-separated, or bracketed as on the reference's command
+     * line, items optionally quoted */
+    assert_int_equal(c.agent_env.n, 3);
+    assert_string_equal(c.agent_env.v[0], "A");
+    assert_string_equal(c.agent_env.v[1], "B");
+    assert_string_equal(c.agent_env.v[2], "C");
+    assert_int_equal(c.data_dirs.n, 2);
+    assert_string_equal(c.data_dirs.v[1], "y");
     assert_true(c.use_gate);
     assert_false(c.eval_test);
     assert_string_equal(c.split_ratio, "1:1:1");

@@ -401,6 +401,22 @@ static void test_error__set_may_quote_its_own_message(void **state)
     assert_int_equal(e.code, SK_EDATA);
 }
 
+/* The tail of a stream: only the last bytes stay, in order. */
+static void test_buf__keep_tail(void **state)
+{
+    struct sk_buf b;
+    (void)state;
+    sk_buf_init(&b, SK_BUF_UNLIMITED);
+    sk_buf_keep_tail(&b, "abc", 3, 5);
+    sk_buf_keep_tail(&b, "defg", 4, 5);
+    assert_string_equal(sk_buf_cstr(&b), "cdefg");
+    sk_buf_keep_tail(&b, "0123456789", 10, 5);
+    assert_string_equal(sk_buf_cstr(&b), "56789");
+    sk_buf_keep_tail(&b, "x", 1, 5);
+    assert_string_equal(sk_buf_cstr(&b), "6789x");
+    sk_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_fs__atomic_write_allocation_sweep),
         cmocka_unit_test(test_fs__copy_and_rmtree_do_not_follow_links),
         cmocka_unit_test(test_error__set_may_quote_its_own_message),
+        cmocka_unit_test(test_buf__keep_tail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
