@@ -326,12 +326,83 @@ static void test_agent_call__failing_cli_is_a_provider_failure(void **state)
     }
 }
 
+/* The optimizer's prompts can go to a CLI too (a subscription, no API
+ * key): no skill file, the whole request in task.md, the reply as text. */
+static void test_agent_call__optimizer_through_the_cli(void **state)
+{
+    struct sk_config_args a;
+    struct sk_config cfg;
+    struct sk_llm_client *c;
+    struct sk_llm_client_opts o;
+    struct sk_llm_request req;
+    struct sk_llm_result res;
+    struct sk_error err;
+    struct sk_llm_message m = {"user", "Propose edits.", NULL, 0};
+    char *dir = tu_mkdtemp(), *cli, *cfgp, opt[4200], *t;
+    const char *opts[1];
+    (void)state;
+    cli = tu_write(dir, "fake-claude",
+                   "#!/bin/sh\n"
+                   "cat > /dev/null\n"
+                   "[ -e .agents ] && echo SKILL >> \"$SK_TEST_COUNTER\"\n"
+                   "grep -q 'Propose edits' task.md && echo TASK >> "
+                   "\"$SK_TEST_COUNTER\"\n"
+                   "echo '{\"type\":\"result\",\"subtype\":\"success\","
+                   "\"is_error\":false,\"result\":\"{\\\"edits\\\": []}\","
+                   "\"num_turns\":1,\"usage\":{\"input_tokens\":7,"
+                   "\"output_tokens\":3}}'\n");
+    assert_int_equal(chmod(cli, 0755), 0);
+    t = sk_fs_join(dir, "runs.txt");
+    setenv("SK_TEST_COUNTER", t, 1);
+    cfgp = tu_write(dir, "c.yaml",
+                    "model:\n  backend: sim\n  target_backend: sim\n"
+                    "  optimizer_backend: claude_code_exec\n"
+                    "  agent_env: [SK_TEST_COUNTER]\n");
+    snprintf(opt, sizeof opt, "model.claude_code_exec_path=%s", cli);
+    opts[0] = opt;
+    memset(&a, 0, sizeof a);
+    a.path = cfgp;
+    a.cfg_options = opts;
+    a.n_cfg_options = 1;
+    sk_config_init(&cfg);
+    if (sk_config_load(&a, &cfg, &err) != SK_OK)
+        fail_msg("%s", err.msg);
+    memset(&o, 0, sizeof o);
+    o.run_dir = dir;
+    assert_int_equal(sk_llm_client_new(&cfg, &o, &c, &err), SK_OK);
+    memset(&req, 0, sizeof req);
+    req.role = SK_ROLE_OPTIMIZER;
+    req.stage = "analyst";
+    req.system = "You improve skills.";
+    req.messages = &m;
+    req.n_messages = 1;
+    sk_llm_result_init(&res);
+    assert_int_equal(sk_llm_call(c, &req, &res), SK_OK);
+    assert_string_equal(res.text, "{\"edits\": []}");
+    assert_int_equal(res.usage.completion_tokens, 3);
+    sk_llm_result_release(&res);
+    {
+        size_t len;
+        char *runs = tu_read(t, &len);
+        assert_string_equal(runs, "TASK\n");
+        sk_free(runs);
+    }
+    sk_llm_client_free(c);
+    sk_config_release(&cfg);
+    tu_rmtree(dir);
+    sk_free(dir);
+    sk_free(cli);
+    sk_free(cfgp);
+    sk_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_agent_call__task_text),
         cmocka_unit_test(test_agent_call__rollout_through_the_cli),
         cmocka_unit_test(test_agent_call__failing_cli_is_a_provider_failure),
+        cmocka_unit_test(test_agent_call__optimizer_through_the_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
