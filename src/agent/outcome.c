@@ -170,8 +170,33 @@ static void fail(struct sk_agent_result *res, enum sk_agent_fail f,
 {
     res->fail = f;
     res->status = sk_agent_fail_status(f);
-    snprintf(res->error, sizeof res->error, "%s: %s%s%s", label, head,
-             more && *more ? ": " : "", more && *more ? more : "");
+    {
+        /* pieced together: cut at the end, whatever the parts' sizes */
+        size_t n = 0, cap = sizeof res->error - 1;
+        const char *parts[4];
+        size_t i;
+        parts[0] = label;
+        parts[1] = ": ";
+        parts[2] = head;
+        parts[3] = NULL;
+        for (i = 0; i < 3; i++) {
+            size_t k = strlen(parts[i]);
+            if (k > cap - n)
+                k = cap - n;
+            memcpy(res->error + n, parts[i], k);
+            n += k;
+        }
+        if (more && *more && n + 2 <= cap) {
+            size_t k = strlen(more);
+            memcpy(res->error + n, ": ", 2);
+            n += 2;
+            if (k > cap - n)
+                k = cap - n;
+            memcpy(res->error + n, more, k);
+            n += k;
+        }
+        res->error[n] = '\0';
+    }
     sk_log_redact(res->error, sizeof res->error);
 }
 
